@@ -1,0 +1,3 @@
+from tether.supervision.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Example actors: small, tested, and shown in docs/actors.md."""
