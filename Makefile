@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/tether demo
+	@echo "Connect with: $(BIN)/python -m websockets ws://127.0.0.1:8765/ws   (Ctrl-C stops the server)"
+	$(BIN)/tether serve --host 127.0.0.1 --port 8765
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 import structlog
-
-LogFormat = Literal["text", "json"]
 
 
 def _dumps(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=repr).decode()
 
 
-def configure_logging(log_format: LogFormat = "text", level: str = "info") -> None:
+def configure_logging(log_format: str = "text", level: str = "info") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer(serializer=_dumps)
         if log_format == "json"

@@ -1,0 +1,61 @@
+"""The example actors of docs/actors.md, tested without sockets."""
+
+from __future__ import annotations
+
+import trio
+import trio.testing
+
+from tether.actors.examples.chat import ChatRoom
+from tether.actors.examples.echo import Echo
+from tether.actors.manager import MANAGER, ConnectionManager
+from tether.actors.manager._messages import Admit
+from tether.actors.testing import inbound, probe_peer, sent
+from tether.supervision import ChildSpec, Supervisor
+
+
+def tree() -> Supervisor:
+    return Supervisor(
+        "test",
+        children=[
+            ChildSpec(MANAGER, ConnectionManager),
+            ChildSpec("echo", Echo),
+            ChildSpec("chat", ChatRoom),
+        ],
+    )
+
+
+async def test_echo_replies_on_the_same_connection(autojump_clock: trio.testing.MockClock) -> None:
+    sup = tree()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sup.run)
+        peer = probe_peer()
+        await sup.ref("echo").tell(inbound(peer, type="echo", data=[1, 2], id="e"))
+        await trio.testing.wait_all_tasks_blocked()
+        assert sent(peer) == [{"type": "echo", "data": [1, 2], "ref": "e"}]
+        sup.stop()
+
+
+async def test_chat_room_join_say_history(autojump_clock: trio.testing.MockClock) -> None:
+    sup = tree()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sup.run)
+        ann, bob = probe_peer("ann"), probe_peer("bob")
+        for peer in (ann, bob):
+            assert await sup.ref(MANAGER).ask(Admit(peer)) is None
+        chat = sup.ref("chat")
+        await chat.tell(inbound(bob, type="chat.join", room="lobby", id=1))
+        await chat.tell(inbound(ann, type="chat.say", room="lobby", text="hello", id=2))
+        await chat.tell(inbound(ann, type="chat.say", room="bad room!", text="x", id=3))
+        await chat.tell(inbound(bob, type="chat.history", room="lobby", id=4))
+        await trio.testing.wait_all_tasks_blocked()
+        bob_frames = sent(bob)
+        assert bob_frames[0] == {"type": "ack", "ref": 1}
+        assert {"type": "chat.history", "room": "lobby", "ref": 4,
+                "messages": [{"user": "ann", "text": "hello"}]} in bob_frames  # fmt: skip
+        delivered = [f for f in bob_frames if f["type"] == "message"]
+        assert delivered[0]["topic"] == "chat:lobby"
+        assert delivered[0]["data"] == {"user": "ann", "text": "hello"}
+        ann_frames = sent(ann)
+        assert ann_frames[0]["type"] == "ack" and ann_frames[0]["ref"] == 2
+        assert ann_frames[1]["code"] == "invalid_frame" and ann_frames[1]["ref"] == 3
+        sup.stop()

@@ -1,0 +1,148 @@
+"""The service tree in-process, over real sockets on 127.0.0.1: nothing leaks, a stalled
+client does not slow the others, priorities overtake a backlog."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import trio
+from wsproto.events import CloseConnection
+
+from tether.actors.examples.echo import Echo
+from tether.actors.listener._actor import GetAddress
+from tether.actors.manager import MANAGER, GetStatistics, ManagerStatistics
+from tether.supervision import Supervisor
+from tether.supervision._config import ServiceConfig
+from tether.supervision._service import Service
+
+from ..support.raw_client import RawClient
+
+
+@asynccontextmanager
+async def running_service(**config: object) -> AsyncIterator[tuple[Supervisor, int]]:
+    service = Service(ServiceConfig(port=0, rate_limit=0, **config))  # type: ignore[arg-type]
+    service.route("echo", Echo)
+    tree = service.build()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(tree.run)
+        _, port = await tree.ref("listener").ask(GetAddress())
+        yield tree, port
+        tree.stop()
+
+
+async def manager_statistics(tree: Supervisor) -> ManagerStatistics:
+    stats: ManagerStatistics = await tree.ref(MANAGER).ask(GetStatistics())
+    return stats
+
+
+async def wait_until_empty(tree: Supervisor) -> ManagerStatistics:
+    connections = tree.statistics().children[1].supervisor
+    assert connections is not None
+    while True:
+        stats = await manager_statistics(tree)
+        connections = tree.statistics().children[1].supervisor
+        assert connections is not None
+        if stats.connections == 0 and not connections.children:
+            return stats
+        await trio.sleep(0.01)
+
+
+async def test_every_map_is_empty_after_many_connects_and_abrupt_disconnects() -> None:
+    with trio.fail_after(60):
+        async with running_service() as (tree, port):
+
+            async def cycle(n: int) -> None:
+                client = await RawClient.connect(port)
+                assert (await client.recv())["type"] == "welcome"  # type: ignore[index]
+                if n % 3:
+                    await client.send(type="subscribe", topic=f"t{n % 50}", id=1)
+                    assert (await client.recv())["type"] == "ack"  # type: ignore[index]
+                if n % 2:
+                    await client.abort()  # no close frame: the TCP connection just ends
+                else:
+                    await client.stream.send_all(client.ws.send(CloseConnection(1000)))
+                    while not isinstance(await client.recv(), CloseConnection):
+                        pass
+                    await client.stream.aclose()
+
+            for batch in range(50):
+                async with trio.open_nursery() as nursery:
+                    for n in range(batch * 20, batch * 20 + 20):
+                        nursery.start_soon(cycle, n)
+            stats = await wait_until_empty(tree)
+            assert stats.connections_total == 1000
+            assert stats.users == 0
+            assert stats.topics == 0
+
+
+async def test_a_stalled_client_is_closed_4001_and_does_not_delay_the_others() -> None:
+    with trio.fail_after(60):
+        async with running_service(max_outbox_bytes=64 * 1024) as (tree, port):
+            stalled = await RawClient.connect(port, receive_buffer=4096)
+            healthy = await RawClient.connect(port)
+            publisher = await RawClient.connect(port)
+            for client in (stalled, healthy, publisher):
+                await client.recv()
+            for client in (stalled, healthy):
+                await client.send(type="subscribe", topic="firehose", id="s")
+                await client.recv()
+            payload = "x" * 4000
+            received = 0
+            for n in range(300):
+                await publisher.send(type="publish", topic="firehose", data=payload, id=n)
+                assert (await publisher.recv())["type"] == "ack"  # type: ignore[index]
+                frame = await healthy.recv()
+                assert frame["type"] == "message"  # type: ignore[index]
+                received += 1
+            assert received == 300
+            # The stalled one overflowed its outbox and was closed: with 4001 if the frame
+            # it had stopped reading could still be finished, without a close frame if not.
+            # Either way, what it does read is intact.
+            try:
+                while True:
+                    event = await stalled.recv()
+                    if isinstance(event, CloseConnection):
+                        assert event.code in (4001, 1006)  # 1006: EOF without a close frame
+                        break
+                    assert event["type"] == "message"
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+            # The manager counts the close once the connection actor has stopped.
+            while (await manager_statistics(tree)).closed.get(4001) != 1:  # noqa: ASYNC110
+                await trio.sleep(0.01)
+            for client in (stalled, healthy, publisher):
+                await client.abort()
+
+
+async def test_a_critical_message_overtakes_a_backlog_of_low_ones() -> None:
+    with trio.fail_after(60):
+        async with running_service(max_outbox_bytes=64 * 1024 * 1024) as (_, port):
+            reader = await RawClient.connect(port, receive_buffer=4096)
+            publisher = await RawClient.connect(port)
+            await reader.recv()
+            await publisher.recv()
+            await reader.send(type="subscribe", topic="mixed", id="s")
+            await reader.recv()
+            payload = "y" * 8000
+            for n in range(1000):
+                await publisher.send(type="publish", topic="mixed", data=n, priority="low", id=n)
+                await publisher.send(type="publish", topic="mixed", data=payload, priority="low")
+            await publisher.send(type="publish", topic="mixed", data="urgent", priority="critical")
+            acks = 0
+            while acks < 1000:
+                frame = await publisher.recv()
+                acks += frame["type"] == "ack"  # type: ignore[index]
+            order = []
+            while len(order) < 2001:
+                frame = await reader.recv()
+                assert isinstance(frame, dict)
+                if frame["type"] == "message":
+                    order.append((frame["priority"], frame["data"]))
+            urgent = order.index(("critical", "urgent"))
+            # Everything after "urgent" was published before it.
+            assert urgent < 2000
+            lows = [data for priority, data in order if priority == "low" and data != payload]
+            assert lows == list(range(1000))  # FIFO within a priority
+            await reader.abort()
+            await publisher.abort()

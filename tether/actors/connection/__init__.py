@@ -1,0 +1,1 @@
+"""The per-connection actor: transport, outbox, rate limit."""

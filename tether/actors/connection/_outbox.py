@@ -1,0 +1,189 @@
+"""The outbound queue of one connection: priority lanes, a byte budget, one waiter.
+
+Everything for a connection is pushed here (never awaited by the pusher) and
+the connection's writer takes it all whenever it wakes:
+
+    while True:
+        await outbox.wait()
+        frames = outbox.take_all()
+        if frames:
+            await socket.send_many(frames)
+        elif outbox.closed:
+            break
+
+Control frames (pong, ack, error, shutdown) have a lane of their own that is
+never refused and always goes first: PROTOCOL-v1 says they are never queued
+behind data. Data frames go to one lane per `Priority`; a push that would take
+the queued total past `max_bytes` is refused, and the caller closes the
+connection with 4001 (slow consumer). Control bytes count towards the total
+but never cause a refusal themselves.
+
+Sizes are `len(text)`: characters, which is exact for ASCII JSON and a lower
+bound of the UTF-8 size otherwise. It costs nothing, where encoding would copy
+every frame once more just to measure it.
+
+Memory matters at 10,000 connections. Lanes are plain lists (56 bytes empty,
+a deque is 760) because the writer takes everything at once and nothing is
+ever popped from the front; each is created on first use and handed over by
+`take_all`, so a drained outbox holds no list at all. The one `trio.Event` is
+created when a waiter finds the outbox empty and dropped when it fires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+import trio
+
+from tether.protocol import Priority
+
+_CONTROL = 0  # lane index; data lanes follow in priority order
+_LANES = 1 + len(Priority)
+
+
+class OutboxOverflow(Exception):
+    """The outbox is over its byte budget: the peer reads too slowly (close 4001).
+
+    `push` reports this by returning False; the connection actor may raise this
+    to stop itself with a clear reason.
+    """
+
+
+@attrs.frozen
+class OutboxStatistics:
+    control: int  # control frames queued
+    by_priority: Mapping[Priority, int]  # data frames queued, per priority
+    bytes_queued: int
+    max_bytes: int
+    frames_pushed: int  # accepted since creation, control frames included
+    overflows: int  # pushes refused for want of room
+    closed: bool
+
+
+class Outbox:
+    """The bounded, priority-ordered outbox of one connection. Never blocks a pusher."""
+
+    __slots__ = (
+        "_closed",
+        "_frames",
+        "_frames_pushed",
+        "_lanes",
+        "_max_bytes",
+        "_overflows",
+        "_queued_bytes",
+        "_wakeup",
+    )
+
+    def __init__(self, max_bytes: int) -> None:
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
+        self._max_bytes = max_bytes
+        self._queued_bytes = 0
+        self._lanes: list[list[str] | None] = [None] * _LANES
+        self._frames = 0
+        self._frames_pushed = 0
+        self._overflows = 0
+        self._closed = False
+        self._wakeup: trio.Event | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def bytes_queued(self) -> int:
+        return self._queued_bytes
+
+    @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    def __len__(self) -> int:
+        return self._frames
+
+    def _append(self, lane: int, text: str) -> None:
+        queue = self._lanes[lane]
+        if queue is None:
+            self._lanes[lane] = [text]
+        else:
+            queue.append(text)
+        self._frames += 1
+        self._frames_pushed += 1
+        self._queued_bytes += len(text)
+        if self._wakeup is not None:
+            self._wakeup.set()
+            self._wakeup = None
+
+    def push_control(self, text: str) -> None:
+        """Queue a control frame: never refused, sent before any data frame."""
+        self._append(_CONTROL, text)
+
+    def push(self, text: str, priority: Priority) -> bool:
+        """Queue a data frame behind others of its priority, ahead of lower ones.
+
+        Returns False, queuing nothing, if the frame would take the outbox past
+        `max_bytes`: the caller then closes the connection with 4001.
+        """
+        if self._queued_bytes + len(text) > self._max_bytes:
+            self._overflows += 1
+            return False
+        self._append(_CONTROL + 1 + priority, text)
+        return True
+
+    def take_all(self) -> list[str]:
+        """Everything queued, control frames first, then by priority; FIFO within each.
+
+        Empties the outbox.
+        """
+        taken: list[str] | None = None
+        lanes = self._lanes
+        for index in range(_LANES):
+            queue = lanes[index]
+            if queue is None:
+                continue
+            lanes[index] = None
+            if taken is None:
+                taken = queue  # the common case, one busy lane: no copy at all
+            else:
+                taken.extend(queue)
+        self._frames = 0
+        self._queued_bytes = 0
+        return taken if taken is not None else []
+
+    async def wait(self) -> None:
+        """Return once something is queued or the outbox is closed.
+
+        Returns at once (after a checkpoint) if that is already so. Any number of
+        tasks may wait; all wake together.
+        """
+        if self._frames or self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        if self._wakeup is None:
+            self._wakeup = trio.Event()
+        await self._wakeup.wait()
+
+    def close(self) -> None:
+        """Tell the writer to finish: wake the waiters, and make `wait` return at once.
+
+        Pushes are still accepted afterwards, so that a frame queued while the
+        writer flushes (an ack, the shutdown frame) goes out with the rest;
+        whatever the writer has not taken when it stops is dropped with the outbox.
+        """
+        self._closed = True
+        if self._wakeup is not None:
+            self._wakeup.set()
+            self._wakeup = None
+
+    def statistics(self) -> OutboxStatistics:
+        lanes = self._lanes
+        return OutboxStatistics(
+            control=len(lanes[_CONTROL] or ()),
+            by_priority={p: len(lanes[_CONTROL + 1 + p] or ()) for p in Priority},
+            bytes_queued=self._queued_bytes,
+            max_bytes=self._max_bytes,
+            frames_pushed=self._frames_pushed,
+            overflows=self._overflows,
+            closed=self._closed,
+        )

@@ -1,0 +1,1 @@
+"""The listener: accepts sockets, checks handshakes, admits or refuses them."""

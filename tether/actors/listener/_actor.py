@@ -1,0 +1,132 @@
+"""The Listener: owns the listening sockets and turns each accepted socket into a connection.
+
+It is started last and stopped first, so on a drain new connections are refused
+(the listening sockets close) before the connections are asked to go. Each accepted
+socket becomes a temporary child of the connections supervisor at once; the
+handshake and admission run in that child, so a slow client never holds up the
+accept loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import secrets
+
+import attrs
+import structlog
+import trio
+
+from tether.actors import Actor, ActorRef, ActorStopped, MailboxFull, StopReason, handler
+from tether.supervision import (
+    ChildSpec,
+    DynamicSupervisor,
+    Restart,
+    SupervisorNotRunning,
+    TooManyChildren,
+)
+from tether.supervision._errors import StartFailed
+
+from ..connection._actor import ConnectionActor
+from ..connection._settings import ConnectionSettings
+from ..manager import MANAGER
+from ..manager._messages import StopAdmitting
+from ..routing import Routes
+from ._admission import AdmissionPolicy
+
+log = structlog.get_logger("tether.listener")
+
+# Running out of file descriptors or memory is overload, not a reason to stop serving.
+_OVERLOAD_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+_OVERLOAD_PAUSE = 0.1
+
+
+@attrs.frozen
+class GetAddress:
+    """Ask the listener where it listens: the reply is (host, port)."""
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+@attrs.define
+class Listener(Actor):
+    mailbox_size = 1
+
+    host: str
+    port: int
+    admission: AdmissionPolicy
+    settings: ConnectionSettings
+    connections: DynamicSupervisor
+    routes: Routes
+    connection_shutdown_timeout: float = 5.0
+    bound_port: int | None = attrs.field(default=None, init=False)
+    _listeners: list[trio.SocketListener] = attrs.field(factory=list, init=False)
+    _accepting: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
+    _manager: ActorRef | None = attrs.field(default=None, init=False)
+
+    @property
+    def manager(self) -> ActorRef:
+        if self._manager is None:
+            self._manager = self.lookup(MANAGER)
+        return self._manager
+
+    async def on_start(self) -> None:
+        self._listeners = await trio.open_tcp_listeners(self.port, host=self.host)
+        self.bound_port = self._listeners[0].socket.getsockname()[1]
+        self.start_soon(self._accept_all)
+        log.info(
+            f"listening on ws://{url_host(self.host)}:{self.bound_port}{self.admission.path}",
+            host=self.host,
+            port=self.bound_port,
+        )
+
+    @handler
+    def address(self, message: GetAddress) -> tuple[str, int]:
+        assert self.bound_port is not None
+        return self.host, self.bound_port
+
+    async def _accept_all(self) -> None:
+        with self._accepting:
+            async with trio.open_nursery() as nursery:
+                for listener in self._listeners:
+                    nursery.start_soon(self._accept_loop, listener)
+
+    async def _accept_loop(self, listener: trio.SocketListener) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno not in _OVERLOAD_ERRNOS:
+                    raise
+                log.error("accept failed: overloaded, pausing", error=str(exc))
+                await trio.sleep(_OVERLOAD_PAUSE)
+                continue
+            await self._start_connection(stream)
+
+    async def _start_connection(self, stream: trio.SocketStream) -> None:
+        connection_id = secrets.token_urlsafe(9)
+        spec = ChildSpec(
+            connection_id,
+            lambda: ConnectionActor(
+                connection_id, stream, self.settings, self.admission, self.manager, self.routes
+            ),
+            restart=Restart.TEMPORARY,
+            shutdown_timeout=self.connection_shutdown_timeout,
+        )
+        try:
+            await self.connections.start_child(spec)
+        except (TooManyChildren, SupervisorNotRunning, StartFailed) as exc:
+            log.warning("connection not started", error=str(exc))
+            await trio.aclose_forcefully(stream)
+
+    async def on_stop(self, reason: StopReason) -> None:
+        # Stop accepting before closing the sockets, so no accept sees its socket vanish.
+        self._accepting.cancel()
+        for listener in self._listeners:
+            await trio.aclose_forcefully(listener)
+        try:
+            self.manager.try_tell(StopAdmitting())
+        except (MailboxFull, ActorStopped) as exc:  # connections stop anyway
+            log.warning("could not tell the manager to stop admitting", error=repr(exc))
+        log.info("listener closed: no new connections", reason=reason.kind.value)

@@ -1,0 +1,112 @@
+"""The messages the connection manager takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from tether.protocol import FrameId, Priority
+
+from ..connection._peer import Peer
+
+
+@attrs.frozen
+class Admit:
+    """Register a connection if the limits allow; the reply is None, or why it is refused."""
+
+    peer: Peer
+
+
+@attrs.frozen
+class Disconnected:
+    """A connection ended (however it ended): remove every entry it had."""
+
+    peer: Peer
+    close_code: int | None
+
+
+@attrs.frozen
+class Refused:
+    """A handshake was refused before the upgrade (counted by HTTP status)."""
+
+    status: int
+
+
+@attrs.frozen
+class TopicSubscribe:
+    peer: Peer
+    topic: str
+    since: str | None = None
+    ref: FrameId | None = None
+
+
+@attrs.frozen
+class TopicUnsubscribe:
+    peer: Peer
+    topic: str
+    ref: FrameId | None = None
+
+
+@attrs.frozen
+class TopicPublish:
+    """Deliver `data` to every subscriber of `topic`. With a `publisher`, it gets the ack
+    (or the error); the reply to an `ask` is the message id, or None when refused."""
+
+    topic: str
+    data: Any
+    priority: Priority = Priority.NORMAL
+    publisher: Peer | None = None
+    ref: FrameId | None = None
+
+
+@attrs.frozen
+class SendToConnection:
+    connection_id: str
+    text: str
+    priority: Priority = Priority.NORMAL
+
+
+@attrs.frozen
+class SendToUser:
+    user_id: str
+    text: str
+    priority: Priority = Priority.NORMAL
+
+
+@attrs.frozen
+class Broadcast:
+    text: str
+    priority: Priority = Priority.NORMAL
+
+
+@attrs.frozen
+class Kick:
+    """Close a connection from the server side; the reply says whether it existed."""
+
+    connection_id: str
+    code: int
+    reason: str = ""
+
+
+@attrs.frozen
+class StopAdmitting:
+    """The service is draining: refuse every new connection from now on."""
+
+
+@attrs.frozen
+class GetStatistics:
+    pass
+
+
+@attrs.frozen
+class ManagerStatistics:
+    connections: int
+    users: int
+    topics: int
+    connections_total: int
+    published: int
+    delivered: int
+    refused: dict[int, int]
+    closed: dict[int, int]
+    admitting: bool

@@ -1,0 +1,132 @@
+"""The service as a supervision tree, and the one-line way to route frames to actors.
+
+    RootSupervisor "tether" (rest_for_one)
+    ├── manager        ConnectionManager: connections, users, topics
+    ├── connections    DynamicSupervisor: one ConnectionActor per socket
+    ├── actors         Supervisor: the actors frames are routed to (echo, chat, yours)
+    └── listener       Listener: accepts and admits; started last, stopped first
+
+rest_for_one: if the manager dies, its maps are gone, so everything after it
+(connections included) restarts with it; if the listener dies, only it restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import structlog
+
+from tether.actors import Actor
+from tether.actors.connection._settings import ConnectionSettings
+from tether.actors.listener._actor import Listener
+from tether.actors.listener._admission import AdmissionPolicy, TokenVerifier
+from tether.actors.manager import (
+    MANAGER,
+    ConnectionManager,
+    OpenPolicy,
+    PrivateUserTopics,
+    TopicPolicy,
+)
+from tether.actors.routing import Routes
+
+from ._config import ServiceConfig
+from ._dynamic import DynamicSupervisor
+from ._spec import ChildSpec, Restart, Strategy
+from ._supervisor import Supervisor
+
+log = structlog.get_logger("tether.service")
+
+# Room for sockets that are still in their handshake beyond the admitted connections.
+HANDSHAKE_SLACK = 1_000
+
+
+class Service:
+    """Builds the tree for a `ServiceConfig`; `route` adds a developer's actor in one line."""
+
+    def __init__(self, config: ServiceConfig, *, policy: TopicPolicy | None = None) -> None:
+        self.config = config
+        self.policy = policy or (
+            PrivateUserTopics() if config.private_user_topics else OpenPolicy()
+        )
+        self._actor_specs: list[ChildSpec] = []
+        self._routes: dict[str, str] = {}
+        self.tree: Supervisor | None = None
+
+    def route(
+        self,
+        types: str | Iterable[str],
+        actor: Callable[[], Actor],
+        *,
+        name: str | None = None,
+        restart: Restart = Restart.PERMANENT,
+    ) -> None:
+        """Frames whose `type` is in `types` go to a new child `actor` (named `name`, by
+        default the first type)."""
+        types = (types,) if isinstance(types, str) else tuple(types)
+        if not types:
+            raise ValueError("route at least one frame type")
+        name = name or types[0]
+        for frame_type in types:
+            if frame_type in self._routes:
+                raise ValueError(f"frame type {frame_type!r} is already routed")
+            self._routes[frame_type] = name
+        self._actor_specs.append(ChildSpec(name, actor, restart=restart))
+
+    def admission(self) -> AdmissionPolicy:
+        config = self.config
+        verifier = None
+        if config.jwt_secret:
+            verifier = TokenVerifier.from_secret(config.jwt_secret)
+        elif config.jwt_public_key:
+            verifier = TokenVerifier.from_public_key(config.jwt_public_key)
+        return AdmissionPolicy(
+            path=config.path, allowed_origins=config.allowed_origins, verifier=verifier
+        )
+
+    def connection_settings(self) -> ConnectionSettings:
+        config = self.config
+        return ConnectionSettings(
+            max_message_size=config.max_message_size,
+            max_outbox_bytes=config.max_outbox_bytes,
+            rate_limit=config.rate_limit,
+            rate_burst=config.rate_burst,
+            heartbeat_interval=config.heartbeat_interval,
+            handshake_timeout=config.handshake_timeout,
+        )
+
+    def build(self) -> Supervisor:
+        config = self.config
+        actors = Supervisor("actors", children=self._actor_specs)
+        connections = DynamicSupervisor(
+            "connections", max_children=config.max_connections + HANDSHAKE_SLACK
+        )
+        routes = Routes({t: actors.registry.lookup(n) for t, n in self._routes.items()})
+        admission = self.admission()
+        settings = self.connection_settings()
+        policy = self.policy
+        self.tree = Supervisor(
+            "tether",
+            strategy=Strategy.REST_FOR_ONE,
+            children=[
+                ChildSpec(
+                    MANAGER,
+                    lambda: ConnectionManager(
+                        max_connections=config.max_connections,
+                        max_connections_per_user=config.max_connections_per_user,
+                        max_subscriptions=config.max_subscriptions,
+                        history_size=config.history_size,
+                        max_message_bytes=config.max_outbox_bytes,
+                        policy=policy,
+                    ),
+                ),
+                ChildSpec("connections", connections),
+                ChildSpec("actors", actors),
+                ChildSpec(
+                    "listener",
+                    lambda: Listener(
+                        config.host, config.port, admission, settings, connections, routes
+                    ),
+                ),
+            ],
+        )
+        return self.tree
