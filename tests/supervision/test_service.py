@@ -3,16 +3,25 @@ client does not slow the others, priorities overtake a backlog."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import trio
 from wsproto.events import CloseConnection
 
+from tether.actors.connection._actor import ConnectionActor
+from tether.actors.connection._peer import Peer
 from tether.actors.examples.echo import Echo
+from tether.actors.heartbeat import (
+    HEARTBEAT,
+    GetHeartbeatStatistics,
+    HeartbeatStatistics,
+    Liveness,
+)
 from tether.actors.listener._actor import GetAddress
-from tether.actors.manager import MANAGER, GetStatistics, ManagerStatistics
-from tether.supervision import Supervisor
+from tether.actors.manager import MANAGER, GetStatistics, Kick, ManagerStatistics
+from tether.supervision import Supervisor, SupervisorStatistics
 from tether.supervision._config import ServiceConfig
 from tether.supervision._service import Service
 
@@ -36,44 +45,91 @@ async def manager_statistics(tree: Supervisor) -> ManagerStatistics:
     return stats
 
 
+def child_statistics(tree: Supervisor, child_id: str) -> SupervisorStatistics:
+    (child,) = [c for c in tree.statistics().children if c.id == child_id]
+    assert child.supervisor is not None
+    return child.supervisor
+
+
 async def wait_until_empty(tree: Supervisor) -> ManagerStatistics:
-    connections = tree.statistics().children[1].supervisor
-    assert connections is not None
     while True:
         stats = await manager_statistics(tree)
-        connections = tree.statistics().children[1].supervisor
-        assert connections is not None
+        connections = child_statistics(tree, "connections")
         if stats.connections == 0 and not connections.children:
             return stats
         await trio.sleep(0.01)
 
 
-async def test_every_map_is_empty_after_many_connects_and_abrupt_disconnects() -> None:
-    with trio.fail_after(60):
-        async with running_service() as (tree, port):
+async def heartbeat_statistics(tree: Supervisor) -> HeartbeatStatistics:
+    stats: HeartbeatStatistics = await tree.ref(HEARTBEAT).ask(GetHeartbeatStatistics())
+    return stats
+
+
+def alive(kind: type) -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if type(obj) is kind)
+
+
+async def test_nothing_leaks_after_thousands_of_connections_ending_every_way() -> None:
+    with trio.fail_after(120):
+        async with running_service(
+            heartbeat_interval=0.25, heartbeat_max_missed=2, max_outbox_bytes=32_000
+        ) as (tree, port):
+            manager = tree.ref(MANAGER)
 
             async def cycle(n: int) -> None:
+                kind = n % 4
                 client = await RawClient.connect(port)
-                assert (await client.recv())["type"] == "welcome"  # type: ignore[index]
-                if n % 3:
+                welcome = await client.recv()
+                assert isinstance(welcome, dict) and welcome["type"] == "welcome"
+                if kind in (1, 2):
                     await client.send(type="subscribe", topic=f"t{n % 50}", id=1)
                     assert (await client.recv())["type"] == "ack"  # type: ignore[index]
-                if n % 2:
-                    await client.abort()  # no close frame: the TCP connection just ends
-                else:
+                if kind == 0:  # a clean close
                     await client.stream.send_all(client.ws.send(CloseConnection(1000)))
                     while not isinstance(await client.recv(), CloseConnection):
                         pass
-                    await client.stream.aclose()
+                elif kind == 3:  # kicked by the server
+                    assert await manager.ask(Kick(welcome["connection_id"], 4100, "kicked"))
+                    event = await client.recv()
+                    assert isinstance(event, CloseConnection) and event.code == 4100
+                await client.abort()  # kinds 1 and 2: the TCP connection just ends
 
-            for batch in range(50):
+            async def mute(n: int) -> None:  # never answers a ping: heartbeat timeout
+                client = await RawClient.connect(port, answer_pings=False)
+                await client.recv()
+                event = await client.recv()
+                assert isinstance(event, CloseConnection) and event.code == 4000
+                await client.abort()
+
+            for batch in range(40):
                 async with trio.open_nursery() as nursery:
-                    for n in range(batch * 20, batch * 20 + 20):
+                    for n in range(batch * 25, batch * 25 + 25):
                         nursery.start_soon(cycle, n)
+            async with trio.open_nursery() as nursery:
+                for n in range(50):
+                    nursery.start_soon(mute, n)
+            # Slow consumers: subscribers that stop reading while a publisher floods them.
+            stalled = [await RawClient.connect(port, receive_buffer=4096) for _ in range(20)]
+            for client in stalled:
+                await client.recv()
+                await client.send(type="subscribe", topic="flood", id=1)
+                await client.recv()
+            publisher = await RawClient.connect(port)
+            await publisher.recv()
+            for _ in range(60):
+                await publisher.send(type="publish", topic="flood", data="f" * 4000)
+            while (await manager_statistics(tree)).closed.get(4001, 0) < 20:  # noqa: ASYNC110
+                await trio.sleep(0.01)
+            for client in [*stalled, publisher]:
+                await client.abort()
             stats = await wait_until_empty(tree)
-            assert stats.connections_total == 1000
-            assert stats.users == 0
-            assert stats.topics == 0
+            assert stats.connections_total == 1000 + 50 + 20 + 1
+            assert stats.users == 0 and stats.topics == 0
+            # The 50 mute ones, and the publisher too if it was silent long enough.
+            assert stats.closed.get(4000, 0) >= 50 and stats.closed.get(4001) == 20
+            assert (await heartbeat_statistics(tree)).watched == 0
+            assert alive(ConnectionActor) == alive(Peer) == alive(Liveness) == 0
 
 
 async def test_a_stalled_client_is_closed_4001_and_does_not_delay_the_others() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -80,3 +81,21 @@ async def running(args: Sequence[str], env: dict[str, str] | None = None) -> Asy
                 await process.wait()
         if process.stdout is not None:
             await process.stdout.aclose()
+
+
+@asynccontextmanager
+async def serving(*args: str) -> AsyncIterator[tuple[Process, int]]:
+    """`tether serve --port 0 ARGS…` as a subprocess; yields it and the port it listens on."""
+    command = [PYTHON, "-m", "tether", "serve", "--host", "127.0.0.1", "--port", "0", *args]
+    async with running(command) as proc:
+        line = await proc.wait_for_line("listening on ws://")
+        port = int(line.split("listening on ws://127.0.0.1:", 1)[1].split("/", 1)[0])
+        yield proc, port
+
+
+def free_port() -> int:
+    """A port free right now on 127.0.0.1 (for servers that need it before they start)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

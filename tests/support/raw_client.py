@@ -25,6 +25,8 @@ class RawClient:
         self.stream = stream
         self.ws = WSConnection(ConnectionType.CLIENT)
         self._events: list[Event] = []
+        # Pongs go out from whichever task reads; frames from whichever task sends.
+        self._sending = trio.Lock()
         self._text: list[str] = []
 
     @classmethod
@@ -40,14 +42,22 @@ class RawClient:
         if receive_buffer is not None:
             # Set before connecting so that the advertised window stays small.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-        await sock.connect(("127.0.0.1", port))
+        try:
+            await sock.connect(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            raise
         client = cls(trio.SocketStream(sock))
         client.answer_pings = answer_pings
-        await client.stream.send_all(client.ws.send(Request(host="127.0.0.1", target=path)))
-        event = await client.next_event()
-        if isinstance(event, RejectConnection):
-            raise ConnectionRefusedError(event.status_code)
-        assert isinstance(event, AcceptConnection), event
+        try:
+            await client.stream.send_all(client.ws.send(Request(host="127.0.0.1", target=path)))
+            event = await client.next_event()
+            if isinstance(event, RejectConnection):
+                raise ConnectionRefusedError(event.status_code)
+            assert isinstance(event, AcceptConnection), event
+        except BaseException:
+            await client.abort()
+            raise
         return client
 
     answer_pings = True
@@ -58,13 +68,15 @@ class RawClient:
             self.ws.receive_data(data or None)
             for event in self.ws.events():
                 if isinstance(event, Ping) and self.answer_pings:
-                    await self.stream.send_all(self.ws.send(event.response()))
+                    async with self._sending:
+                        await self.stream.send_all(self.ws.send(event.response()))
                     continue
                 self._events.append(event)
         return self._events.pop(0)
 
     async def send(self, **frame: Any) -> None:
-        await self.stream.send_all(self.ws.send(TextMessage(json.dumps(frame))))
+        async with self._sending:
+            await self.stream.send_all(self.ws.send(TextMessage(json.dumps(frame))))
 
     async def recv(self) -> dict[str, Any] | CloseConnection:
         """The next JSON frame (reassembled), or the close event."""

@@ -10,7 +10,7 @@ from ._errors import (
     SupervisorNotRunning,
     TooManyChildren,
 )
-from ._run import Outcome, RunResult, run, serve_tree
+from ._run import Outcome, RunResult, run, run_tree, serve_tree
 from ._spec import Backoff, ChildSpec, Restart, RestartIntensity, Strategy
 from ._supervisor import Supervisor
 
@@ -35,5 +35,6 @@ __all__ = [
     "SupervisorStatistics",
     "TooManyChildren",
     "run",
+    "run_tree",
     "serve_tree",
 ]

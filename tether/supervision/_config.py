@@ -17,6 +17,7 @@ class ServiceConfig:
     allowed_origins: frozenset[str] | None = None
     heartbeat_interval: float = 30.0
     heartbeat_max_missed: int = 3
+    zombie_timeout: float | None = None  # default: two heartbeat intervals
     max_connections: int = 10_000
     max_connections_per_user: int = 10
     max_message_size: int = 65_536

@@ -94,11 +94,16 @@ async def serve_tree(
     return RunResult(Outcome.ENDED, None, None, duration)
 
 
+def run_tree(tree: BaseSupervisor, *, drain_timeout: float = 10.0) -> RunResult:
+    """Run a root tree in a new Trio run until it ends; see `serve_tree`."""
+    return trio.run(lambda: serve_tree(tree, drain_timeout=drain_timeout))
+
+
 def run(tree: BaseSupervisor, *, drain_timeout: float = 10.0) -> int:
     """Run a root tree in a new Trio run and return the process exit status: 0 after the
     tree ended or drained (even if the drain deadline cancelled the rest), 1 after a crash,
     128 + the signal number after a forced stop."""
-    result = trio.run(lambda: serve_tree(tree, drain_timeout=drain_timeout))
+    result = run_tree(tree, drain_timeout=drain_timeout)
     log.info(
         "stopped",
         outcome=result.outcome.value,

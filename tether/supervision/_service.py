@@ -1,6 +1,8 @@
 """The service as a supervision tree, and the one-line way to route frames to actors.
 
     RootSupervisor "tether" (rest_for_one)
+    ├── admin          AdminActor: /healthz /readyz /metrics (with --admin-port); stops last
+    ├── heartbeat      HeartbeatActor: pings, misses, zombies, for every connection
     ├── manager        ConnectionManager: connections, users, topics
     ├── connections    DynamicSupervisor: one ConnectionActor per socket
     ├── actors         Supervisor: the actors frames are routed to (echo, chat, yours)
@@ -17,12 +19,15 @@ from collections.abc import Callable, Iterable
 import structlog
 
 from tether.actors import Actor
+from tether.actors.admin import AdminActor
 from tether.actors.connection._settings import ConnectionSettings
+from tether.actors.heartbeat import HEARTBEAT, HeartbeatActor
 from tether.actors.listener._actor import Listener
 from tether.actors.listener._admission import AdmissionPolicy, TokenVerifier
 from tether.actors.manager import (
     MANAGER,
     ConnectionManager,
+    DrainReport,
     OpenPolicy,
     PrivateUserTopics,
     TopicPolicy,
@@ -38,6 +43,10 @@ log = structlog.get_logger("tether.service")
 
 # Room for sockets that are still in their handshake beyond the admitted connections.
 HANDSHAKE_SLACK = 1_000
+# On a drain, connections are asked to close in batches this far apart, so that clients
+# (told to come back after a jittered delay anyway) do not all see 1001 in one instant.
+DRAIN_BATCH_SIZE = 200
+DRAIN_BATCH_INTERVAL = 0.01
 
 
 class Service:
@@ -51,6 +60,7 @@ class Service:
         self._actor_specs: list[ChildSpec] = []
         self._routes: dict[str, str] = {}
         self.tree: Supervisor | None = None
+        self._manager: ConnectionManager | None = None
 
     def route(
         self,
@@ -94,39 +104,65 @@ class Service:
             handshake_timeout=config.handshake_timeout,
         )
 
+    def _new_manager(self) -> ConnectionManager:
+        config = self.config
+        self._manager = ConnectionManager(
+            max_connections=config.max_connections,
+            max_connections_per_user=config.max_connections_per_user,
+            max_subscriptions=config.max_subscriptions,
+            history_size=config.history_size,
+            max_message_bytes=config.max_outbox_bytes,
+            policy=self.policy,
+        )
+        return self._manager
+
+    def drain_report(self) -> DrainReport | None:
+        """How the last drain went, read from the connection manager once the tree stopped."""
+        return self._manager.snapshot().drain if self._manager is not None else None
+
     def build(self) -> Supervisor:
         config = self.config
         actors = Supervisor("actors", children=self._actor_specs)
         connections = DynamicSupervisor(
-            "connections", max_children=config.max_connections + HANDSHAKE_SLACK
+            "connections",
+            max_children=config.max_connections + HANDSHAKE_SLACK,
+            stop_batch_size=DRAIN_BATCH_SIZE,
+            stop_batch_interval=DRAIN_BATCH_INTERVAL,
         )
         routes = Routes({t: actors.registry.lookup(n) for t, n in self._routes.items()})
         admission = self.admission()
         settings = self.connection_settings()
-        policy = self.policy
-        self.tree = Supervisor(
-            "tether",
-            strategy=Strategy.REST_FOR_ONE,
-            children=[
-                ChildSpec(
-                    MANAGER,
-                    lambda: ConnectionManager(
-                        max_connections=config.max_connections,
-                        max_connections_per_user=config.max_connections_per_user,
-                        max_subscriptions=config.max_subscriptions,
-                        history_size=config.history_size,
-                        max_message_bytes=config.max_outbox_bytes,
-                        policy=policy,
-                    ),
+        children: list[ChildSpec] = []
+        if config.admin_port is not None:
+            # The admin reports on the whole tree: `tree` is bound below, before any start.
+            children.append(
+                ChildSpec("admin", lambda: AdminActor(config.host, config.admin_port or 0, tree))
+            )
+        children += [
+            ChildSpec(
+                HEARTBEAT,
+                lambda: HeartbeatActor(
+                    interval=config.heartbeat_interval,
+                    max_missed=config.heartbeat_max_missed,
+                    zombie_timeout=config.zombie_timeout,
                 ),
-                ChildSpec("connections", connections),
-                ChildSpec("actors", actors),
-                ChildSpec(
-                    "listener",
-                    lambda: Listener(
-                        config.host, config.port, admission, settings, connections, routes
-                    ),
+            ),
+            ChildSpec(MANAGER, self._new_manager),
+            ChildSpec("connections", connections),
+            ChildSpec("actors", actors),
+            ChildSpec(
+                "listener",
+                lambda: Listener(
+                    config.host,
+                    config.port,
+                    admission,
+                    settings,
+                    connections,
+                    routes,
+                    connection_shutdown_timeout=config.drain_timeout,
                 ),
-            ],
-        )
-        return self.tree
+            ),
+        ]
+        tree = Supervisor("tether", strategy=Strategy.REST_FOR_ONE, children=children)
+        self.tree = tree
+        return tree

@@ -13,7 +13,7 @@ import structlog
 
 from ._config import ServiceConfig
 from ._logging import configure_logging
-from ._run import run
+from ._run import run, run_tree
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = structlog.get_logger("tether")
@@ -186,7 +186,19 @@ def serve(**options: Any) -> None:
             "DEVELOPMENT MODE: no --jwt-secret or --jwt-public-key, so connections are anonymous "
             "and ?user= names the user. Do not run it like this in production."
         )
-    sys.exit(run(service.build(), drain_timeout=config.drain_timeout))
+    tree = service.build()
+    result = run_tree(tree, drain_timeout=config.drain_timeout)
+    drain = service.drain_report()
+    # The last line of the log: what happened, and how the drain went.
+    log.info(
+        "stopped",
+        outcome=result.outcome.value,
+        exit_status=result.exit_status,
+        connections_drained=drain.connections if drain else 0,
+        frames_flushed=drain.frames_flushed if drain else 0,
+        seconds=round(result.duration, 3),
+    )
+    sys.exit(result.exit_status)
 
 
 @main.command()

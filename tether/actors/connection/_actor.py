@@ -16,6 +16,7 @@ socket with the requested code.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 
@@ -48,8 +49,16 @@ from tether.protocol import (
     encode,
 )
 
+from ..heartbeat import Liveness, PongReceived, Unwatch, Watch
 from ..listener._admission import AdmissionPolicy, Refused
-from ..manager._messages import Admit, Disconnected, TopicPublish, TopicSubscribe, TopicUnsubscribe
+from ..manager._messages import (
+    Admit,
+    Barrier,
+    Disconnected,
+    TopicPublish,
+    TopicSubscribe,
+    TopicUnsubscribe,
+)
 from ..manager._messages import Refused as RefusedHandshake
 from ..routing import Inbound, Routes
 from ._outbox import Outbox
@@ -66,14 +75,14 @@ from ._transport import (
 
 log = structlog.get_logger("tether.connection")
 
-# How long the connection waits for the manager to admit it.
-ADMIT_TIMEOUT = 5.0
+# How long the connection waits for the manager to admit it, or to confirm a drain barrier.
+MANAGER_TIMEOUT = 5.0
 
 
 @attrs.define
 class ConnectionActor(Actor):
     """Temporary child of the connections supervisor; takes no mailbox messages (others reach
-    it through its `Peer`)."""
+    it through its `Peer`, the heartbeat through its `Liveness`)."""
 
     mailbox_size = 1
 
@@ -83,13 +92,18 @@ class ConnectionActor(Actor):
     admission: AdmissionPolicy
     manager: ActorRef
     routes: Routes
+    heartbeat: ActorRef | None = None
     peer: Peer | None = attrs.field(default=None, init=False)
-    last_seen: float = attrs.field(default=0.0, init=False)
+    liveness: Liveness | None = attrs.field(default=None, init=False)
     _ws: WebSocket | None = attrs.field(default=None, init=False)
     _outbox: Outbox = attrs.field(init=False)
     _writer_done: trio.Event = attrs.field(factory=trio.Event, init=False)
     _peer_close_code: int | None = attrs.field(default=None, init=False)
     _connected_at: float = attrs.field(default=0.0, init=False)
+    _ping_due: bool = attrs.field(default=False, init=False)
+    _pings: int = attrs.field(default=0, init=False)
+    _frames_sent: int = attrs.field(default=0, init=False)
+    _frames_sent_at_stop: int | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._outbox = Outbox(self.settings.max_outbox_bytes)
@@ -102,23 +116,27 @@ class ConnectionActor(Actor):
             ws = await self._handshake()
             if ws is None:
                 return
-            assert self.peer is not None
+            peer = self.peer
+            assert peer is not None
             self._ws = ws
-            self._connected_at = trio.current_time()
-            self.last_seen = self._connected_at
-            self.peer.send_control(
+            now = self._connected_at = trio.current_time()
+            self.liveness = Liveness(peer, now, self._request_ping)
+            ws.on_pong = self._on_pong
+            peer.send_control(
                 encode(
                     Welcome(
                         connection_id=self.connection_id,
-                        user_id=self.peer.user_id,
+                        user_id=peer.user_id,
                         heartbeat_interval=self.settings.heartbeat_interval,
                         max_message_size=self.settings.max_message_size,
                         server=self.settings.server_name,
                     )
                 )
             )
-            self.start_soon(self._writer, ws, self.peer)
-            await self._reader(ws, self.peer)
+            self.start_soon(self._writer, ws, peer)
+            if self.heartbeat is not None:
+                await _tell_soon(self.heartbeat, Watch(self.connection_id, self.liveness))
+            await self._reader(ws, peer, self.liveness)
         finally:
             self.stop()
 
@@ -149,7 +167,7 @@ class ConnectionActor(Actor):
             on_close=self._on_close_requested,
         )
         try:
-            refusal = await self.manager.ask(Admit(self.peer), timeout=ADMIT_TIMEOUT)
+            refusal = await self.manager.ask(Admit(self.peer), timeout=MANAGER_TIMEOUT)
         except ActorError as exc:
             log.warning("admission unavailable", connection_id=self.connection_id, error=repr(exc))
             refusal = "server unavailable"
@@ -192,7 +210,7 @@ class ConnectionActor(Actor):
 
     # Reader -------------------------------------------------------------------------
 
-    async def _reader(self, ws: WebSocket, peer: Peer) -> None:
+    async def _reader(self, ws: WebSocket, peer: Peer, liveness: Liveness) -> None:
         limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_burst)
         manager = self.manager
         routes = self.routes
@@ -203,7 +221,7 @@ class ConnectionActor(Actor):
                 self._peer_close_code = closed.code
                 return
             now = trio.current_time()
-            self.last_seen = now
+            liveness.last_seen = now
             verdict = limiter.check(now)
             if verdict is not RateVerdict.ALLOW:
                 if verdict is RateVerdict.CLOSE:
@@ -217,6 +235,9 @@ class ConnectionActor(Actor):
                 )
                 continue
             frame = decode(raw)
+            if peer.draining and not isinstance(frame, Ping | ProtocolError):
+                peer.error(ErrorCode.UNAVAILABLE, "the server is shutting down", frame.id)
+                continue
             try:
                 match frame:
                     case Publish():
@@ -246,7 +267,19 @@ class ConnectionActor(Actor):
             return
         target.try_tell(Inbound(peer, frame))
 
+    def _on_pong(self, rtt: float) -> None:
+        if self.liveness is not None:
+            self.liveness.last_seen = trio.current_time()
+        if self.heartbeat is not None:
+            # A full heartbeat mailbox costs one round-trip sample in the statistics.
+            with contextlib.suppress(MailboxFull, ActorStopped):
+                self.heartbeat.try_tell(PongReceived(rtt))
+
     # Writer ---------------------------------------------------------------------------
+
+    def _request_ping(self) -> None:
+        self._ping_due = True
+        self._outbox.wake()
 
     def _on_close_requested(self) -> None:
         peer, ws = self.peer, self._ws
@@ -260,13 +293,22 @@ class ConnectionActor(Actor):
 
     async def _writer(self, ws: WebSocket, peer: Peer) -> None:
         outbox = self._outbox
+        liveness = self.liveness
+        assert liveness is not None
         try:
             while True:
                 await outbox.wait()
+                if self._ping_due and peer.close_code is None:
+                    self._ping_due = False
+                    self._pings += 1
+                    await ws.ping(self._pings.to_bytes(8, "big"))
                 if peer.close_code is None or peer.flush_before_close:
                     texts = outbox.take_all()
                     if texts:
+                        liveness.send_started = trio.current_time()
                         await ws.send_many(texts)
+                        liveness.send_started = None
+                        self._frames_sent += len(texts)
                 if peer.close_code is not None and (not peer.flush_before_close or not len(outbox)):
                     await ws.close(peer.close_code, peer.close_reason)
                     return
@@ -279,15 +321,11 @@ class ConnectionActor(Actor):
 
     async def on_stop(self, reason: StopReason) -> None:
         peer, ws = self.peer, self._ws
+        self._frames_sent_at_stop = self._frames_sent
         if ws is None:
             await trio.aclose_forcefully(self.stream)
         elif reason.kind is StopKind.SHUTDOWN and peer is not None and not peer.closing:
-            spread = self.settings.reconnect_spread_ms
-            peer.send_control(
-                encode(Shutdown("server shutting down", random.randint(spread // 5, spread)))
-            )
-            peer.close(CloseCode.GOING_AWAY, "server going away")
-            await self._writer_done.wait()
+            await self._drain(peer)
         elif reason.abnormal and peer is not None:
             peer.close(CloseCode.INTERNAL_ERROR, "internal error", flush=False)
         if ws is not None:
@@ -297,16 +335,29 @@ class ConnectionActor(Actor):
         if peer is not None:
             await self._leave(peer, reason)
 
+    async def _drain(self, peer: Peer) -> None:
+        """Shutdown frame, then everything acknowledged to anyone, then close 1001."""
+        spread = self.settings.reconnect_spread_ms
+        peer.draining = True
+        peer.send_control(
+            encode(Shutdown("server shutting down", random.randint(spread // 5, spread)))
+        )
+        try:
+            # Every publish the manager acknowledged before it is in our outbox once this
+            # returns; no later one can be acknowledged, every connection is draining.
+            await self.manager.ask(Barrier(), timeout=MANAGER_TIMEOUT)
+        except ActorError as exc:
+            log.warning("drain barrier failed", connection_id=self.connection_id, error=repr(exc))
+        peer.close(CloseCode.GOING_AWAY, "server going away")
+        await self._writer_done.wait()
+
     async def _leave(self, peer: Peer, reason: StopReason) -> None:
         code = peer.close_code if peer.close_code is not None else self._peer_close_code
-        try:
-            self.manager.try_tell(Disconnected(peer, code))
-        except MailboxFull:
-            # The entry must not outlive the connection: wait (bounded) for room.
-            with trio.move_on_after(1.0):
-                await self.manager.tell(Disconnected(peer, code))
-        except ActorStopped:
-            pass
+        flushed = self._frames_sent - (self._frames_sent_at_stop or self._frames_sent)
+        # The entries must not outlive the connection.
+        if self.heartbeat is not None:
+            await _tell_soon(self.heartbeat, Unwatch(self.connection_id))
+        await _tell_soon(self.manager, Disconnected(peer, code, flushed))
         if self._ws is None:
             return
         log.info(
@@ -318,3 +369,15 @@ class ConnectionActor(Actor):
             reason=peer.close_reason or reason.kind.value,
             seconds=round(trio.current_time() - self._connected_at, 3),
         )
+
+
+async def _tell_soon(target: ActorRef, message: object) -> None:
+    """Deliver now if there is room, else wait for room briefly; a stopped target needs
+    nothing from us any more."""
+    try:
+        target.try_tell(message)
+    except MailboxFull:
+        with trio.move_on_after(1.0), contextlib.suppress(ActorStopped):
+            await target.tell(message)
+    except ActorStopped:
+        pass

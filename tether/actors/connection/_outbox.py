@@ -71,6 +71,7 @@ class Outbox:
         "_lanes",
         "_max_bytes",
         "_overflows",
+        "_poked",
         "_queued_bytes",
         "_wakeup",
     )
@@ -85,6 +86,7 @@ class Outbox:
         self._frames_pushed = 0
         self._overflows = 0
         self._closed = False
+        self._poked = False
         self._wakeup: trio.Event | None = None
 
     @property
@@ -157,12 +159,22 @@ class Outbox:
         Returns at once (after a checkpoint) if that is already so. Any number of
         tasks may wait; all wake together.
         """
-        if self._frames or self._closed:
+        if self._frames or self._closed or self._poked:
+            self._poked = False
             await trio.lowlevel.checkpoint()
             return
         if self._wakeup is None:
             self._wakeup = trio.Event()
         await self._wakeup.wait()
+        self._poked = False
+
+    def wake(self) -> None:
+        """Make the writer's next (or current) `wait` return without a frame queued: it has
+        other work, a ping to send."""
+        self._poked = True
+        if self._wakeup is not None:
+            self._wakeup.set()
+            self._wakeup = None
 
     def close(self) -> None:
         """Tell the writer to finish: wake the waiters, and make `wait` return at once.

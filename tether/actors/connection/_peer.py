@@ -32,6 +32,7 @@ class Peer:
         "_on_close",
         "close_code",
         "close_reason",
+        "draining",
         "flush_before_close",
         "id",
         "outbox",
@@ -55,6 +56,10 @@ class Peer:
         self.close_code: int | None = None
         self.close_reason = ""
         self.flush_before_close = True
+        # Set by the connection manager when the service starts draining: from then on the
+        # connection refuses new work (`unavailable`) so that nothing is acknowledged that
+        # could miss a subscriber about to close.
+        self.draining = False
         self._on_close = on_close
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ import attrs
 import structlog
 import trio
 
-from tether.actors import Actor, ActorRef, ActorStopped, MailboxFull, StopReason, handler
+from tether.actors import Actor, ActorError, ActorRef, NoSuchActor, StopReason, handler
 from tether.supervision import (
     ChildSpec,
     DynamicSupervisor,
@@ -28,8 +28,9 @@ from tether.supervision._errors import StartFailed
 
 from ..connection._actor import ConnectionActor
 from ..connection._settings import ConnectionSettings
+from ..heartbeat import HEARTBEAT
 from ..manager import MANAGER
-from ..manager._messages import StopAdmitting
+from ..manager._messages import BeginDrain
 from ..routing import Routes
 from ._admission import AdmissionPolicy
 
@@ -38,6 +39,7 @@ log = structlog.get_logger("tether.listener")
 # Running out of file descriptors or memory is overload, not a reason to stop serving.
 _OVERLOAD_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _OVERLOAD_PAUSE = 0.1
+DRAIN_REQUEST_TIMEOUT = 5.0
 
 
 @attrs.frozen
@@ -64,6 +66,7 @@ class Listener(Actor):
     _listeners: list[trio.SocketListener] = attrs.field(factory=list, init=False)
     _accepting: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
     _manager: ActorRef | None = attrs.field(default=None, init=False)
+    _heartbeat: ActorRef | None = attrs.field(default=None, init=False)
 
     @property
     def manager(self) -> ActorRef:
@@ -72,6 +75,10 @@ class Listener(Actor):
         return self._manager
 
     async def on_start(self) -> None:
+        try:
+            self._heartbeat = self.lookup(HEARTBEAT)
+        except NoSuchActor:
+            log.warning("no heartbeat in this tree: dead peers are not detected")
         self._listeners = await trio.open_tcp_listeners(self.port, host=self.host)
         self.bound_port = self._listeners[0].socket.getsockname()[1]
         self.start_soon(self._accept_all)
@@ -109,7 +116,13 @@ class Listener(Actor):
         spec = ChildSpec(
             connection_id,
             lambda: ConnectionActor(
-                connection_id, stream, self.settings, self.admission, self.manager, self.routes
+                connection_id,
+                stream,
+                self.settings,
+                self.admission,
+                self.manager,
+                self.routes,
+                self._heartbeat,
             ),
             restart=Restart.TEMPORARY,
             shutdown_timeout=self.connection_shutdown_timeout,
@@ -126,7 +139,9 @@ class Listener(Actor):
         for listener in self._listeners:
             await trio.aclose_forcefully(listener)
         try:
-            self.manager.try_tell(StopAdmitting())
-        except (MailboxFull, ActorStopped) as exc:  # connections stop anyway
-            log.warning("could not tell the manager to stop admitting", error=repr(exc))
+            # Waits until the manager has handled everything sent before: from then on,
+            # nothing new is acknowledged while connections drain.
+            await self.manager.ask(BeginDrain(), timeout=DRAIN_REQUEST_TIMEOUT)
+        except ActorError as exc:  # connections stop anyway
+            log.warning("could not tell the manager to drain", error=repr(exc))
         log.info("listener closed: no new connections", reason=reason.kind.value)

@@ -15,22 +15,25 @@ from collections import Counter
 
 import attrs
 import structlog
+import trio
 
 from tether.actors import Actor, handler
-from tether.protocol import ErrorCode, Priority, encode_message
+from tether.protocol import CloseCode, ErrorCode, Priority, encode_message
 
 from ..connection._peer import Peer
 from ._messages import (
     Admit,
+    Barrier,
+    BeginDrain,
     Broadcast,
     Disconnected,
+    DrainReport,
     GetStatistics,
     Kick,
     ManagerStatistics,
     Refused,
     SendToConnection,
     SendToUser,
-    StopAdmitting,
     TopicPublish,
     TopicSubscribe,
     TopicUnsubscribe,
@@ -64,6 +67,9 @@ class ConnectionManager(Actor):
     _delivered: int = attrs.field(default=0, init=False)
     _refused: Counter[int] = attrs.field(factory=Counter, init=False)
     _closed: Counter[int] = attrs.field(factory=Counter, init=False)
+    _drain_started: float | None = attrs.field(default=None, init=False)
+    _drained: int = attrs.field(default=0, init=False)
+    _flushed: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._topics = Topics(self.epoch, history_size=self.history_size)
@@ -106,14 +112,27 @@ class ConnectionManager(Actor):
             self._topics.unsubscribe(topic, peer.id)
         if message.close_code is not None:
             self._closed[message.close_code] += 1
+        if self._drain_started is not None:
+            self._drained += message.close_code == CloseCode.GOING_AWAY
+            self._flushed += message.flushed
 
     @handler
     def refused(self, message: Refused) -> None:
         self._refused[message.status] += 1
 
     @handler
-    def stop_admitting(self, message: StopAdmitting) -> None:
+    def begin_drain(self, message: BeginDrain) -> None:
+        if self._drain_started is not None:
+            return
         self._admitting = False
+        self._drain_started = trio.current_time()
+        for peer in self._peers.values():
+            peer.draining = True
+        log.info("draining: no new connections or work", connections=len(self._peers))
+
+    @handler
+    def barrier(self, message: Barrier) -> None:
+        return None
 
     @handler
     def kick(self, message: Kick) -> bool:
@@ -230,4 +249,5 @@ class ConnectionManager(Actor):
             refused=dict(self._refused),
             closed=dict(self._closed),
             admitting=self._admitting,
+            drain=DrainReport(self._drained, self._flushed, self._drain_started),
         )

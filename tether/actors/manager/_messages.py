@@ -20,10 +20,12 @@ class Admit:
 
 @attrs.frozen
 class Disconnected:
-    """A connection ended (however it ended): remove every entry it had."""
+    """A connection ended (however it ended): remove every entry it had. `flushed` counts
+    the frames it sent after it was asked to stop."""
 
     peer: Peer
     close_code: int | None
+    flushed: int = 0
 
 
 @attrs.frozen
@@ -90,8 +92,22 @@ class Kick:
 
 
 @attrs.frozen
-class StopAdmitting:
-    """The service is draining: refuse every new connection from now on."""
+class BeginDrain:
+    """The service is draining: refuse new connections, and mark every connection draining
+    so that it refuses new work. When the reply arrives, every message sent to the manager
+    before this one has been handled."""
+
+
+@attrs.frozen
+class Barrier:
+    """Replied to once every message sent to the manager before it has been handled."""
+
+
+@attrs.frozen
+class DrainReport:
+    connections: int
+    frames_flushed: int
+    started_at: float | None
 
 
 @attrs.frozen
@@ -110,3 +126,4 @@ class ManagerStatistics:
     refused: dict[int, int]
     closed: dict[int, int]
     admitting: bool
+    drain: DrainReport

@@ -1,0 +1,5 @@
+"""The admin HTTP endpoints: health, readiness, metrics."""
+
+from ._actor import AdminActor
+
+__all__ = ["AdminActor"]
