@@ -21,11 +21,14 @@ class Process:
         self.output: list[str] = []
         self._buffer = b""
 
-    async def wait_for_line(self, needle: str, timeout: float = 20.0) -> str:
-        """The first line of output containing `needle` (earlier lines are kept in `output`)."""
+    async def wait_for_line(self, needle: str, timeout: float = 20.0, *, count: int = 1) -> str:
+        """The `count`-th line of output containing `needle` (all lines are kept in `output`)."""
+        seen = 0
         for line in self.output:
             if needle in line:
-                return line
+                seen += 1
+                if seen == count:
+                    return line
         assert self.process.stdout is not None
         with trio.fail_after(timeout):
             while True:
@@ -40,7 +43,9 @@ class Process:
                     line = raw.decode(errors="replace") + "\n"
                     self.output.append(line)
                     if needle in line:
-                        return line
+                        seen += 1
+                        if seen == count:
+                            return line
 
     async def read_rest(self, timeout: float = 20.0) -> str:
         assert self.process.stdout is not None

@@ -33,5 +33,13 @@ class Registry:
             registry = registry.parent
         raise NoSuchActor(name)
 
+    def expose(self, name: str, inner: Registry) -> None:
+        """Make the actor `name` of a child supervisor's registry visible from this scope (and
+        so from every scope below it), e.g. the queue actor inside the queue subtree."""
+        mailbox = inner._names.get(name)
+        if mailbox is None:
+            raise NoSuchActor(name)
+        self.register(mailbox)
+
     def names(self) -> list[str]:
         return list(self._names)

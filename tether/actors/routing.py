@@ -8,11 +8,12 @@ from typing import Any
 
 import attrs
 
-from tether.actors import Actor, ActorRef, handler
+from tether.actors import Actor, ActorRef, NoSuchActor, handler
 from tether.protocol import AppFrame, ErrorCode, FrameId
 
 from .connection._peer import Peer
 from .manager import MANAGER, ManagerClient
+from .queue import QUEUE_NAME
 
 
 @attrs.frozen
@@ -58,7 +59,11 @@ class ServiceActor(Actor):
 
     @property
     def manager(self) -> ManagerClient:
-        return ManagerClient(self.lookup(MANAGER))
+        try:
+            queue: ActorRef | None = self.lookup(QUEUE_NAME)
+        except NoSuchActor:
+            queue = None
+        return ManagerClient(self.lookup(MANAGER), queue)
 
 
 @attrs.define

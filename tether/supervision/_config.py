@@ -25,6 +25,8 @@ class ServiceConfig:
     rate_limit: float = 100.0
     rate_burst: int = 200
     drain_timeout: float = 10.0
+    queue_workers: int = 4
+    queue_capacity: int = 100_000
     max_subscriptions: int = 100
     history_size: int = 100
     handshake_timeout: float = 10.0

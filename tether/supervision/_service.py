@@ -2,6 +2,8 @@
 
     RootSupervisor "tether" (rest_for_one)
     ├── admin          AdminActor: /healthz /readyz /metrics (with --admin-port); stops last
+    ├── queue          QueueSupervisor: the queue actor and its workers (memory or Redis)
+    ├── bus            RedisBus: cross-node delivery of topic messages (with --redis-url)
     ├── heartbeat      HeartbeatActor: pings, misses, zombies, for every connection
     ├── manager        ConnectionManager: connections, users, topics
     ├── connections    DynamicSupervisor: one ConnectionActor per socket
@@ -20,6 +22,7 @@ import structlog
 
 from tether.actors import Actor
 from tether.actors.admin import AdminActor
+from tether.actors.bus import BUS, RedisBus
 from tether.actors.connection._settings import ConnectionSettings
 from tether.actors.heartbeat import HEARTBEAT, HeartbeatActor
 from tether.actors.listener._actor import Listener
@@ -31,6 +34,16 @@ from tether.actors.manager import (
     OpenPolicy,
     PrivateUserTopics,
     TopicPolicy,
+)
+from tether.actors.manager._messages import TopicPublish
+from tether.actors.queue import (
+    PUBLISH_KIND,
+    QUEUE_NAME,
+    Handler,
+    QueueItem,
+    QueueSupervisor,
+    RetryPolicy,
+    queue_supervisor,
 )
 from tether.actors.routing import Routes
 
@@ -61,6 +74,8 @@ class Service:
         self._routes: dict[str, str] = {}
         self.tree: Supervisor | None = None
         self._manager: ConnectionManager | None = None
+        self._jobs: list[tuple[str, Handler, RetryPolicy | None]] = []
+        self.queue: QueueSupervisor | None = None
 
     def route(
         self,
@@ -120,6 +135,23 @@ class Service:
         """How the last drain went, read from the connection manager once the tree stopped."""
         return self._manager.snapshot().drain if self._manager is not None else None
 
+    def _queue_subtree(self) -> QueueSupervisor:
+        config = self.config
+        self.queue = queue_supervisor(
+            config.redis_url or "memory",
+            workers=config.queue_workers,
+            capacity=config.queue_capacity,
+        )
+        for kind, handler, retry in self._jobs:
+            self.queue.register(kind, handler, retry)
+        return self.queue
+
+    def job(self, kind: str, handler: Handler, retry: RetryPolicy | None = None) -> None:
+        """Durable work: items of `kind` enqueued by any actor (`Enqueue(kind, payload)` to the
+        actor named "queue") run `handler` on a worker, retried by `retry` and dead-lettered
+        after its last attempt."""
+        self._jobs.append((kind, handler, retry))
+
     def build(self) -> Supervisor:
         config = self.config
         actors = Supervisor("actors", children=self._actor_specs)
@@ -138,6 +170,11 @@ class Service:
             children.append(
                 ChildSpec("admin", lambda: AdminActor(config.host, config.admin_port or 0, tree))
             )
+        queue = self._queue_subtree()
+        children.append(ChildSpec(QUEUE_NAME, queue))
+        if config.redis_url is not None:
+            redis_url = config.redis_url
+            children.append(ChildSpec(BUS, lambda: RedisBus(redis_url)))
         children += [
             ChildSpec(
                 HEARTBEAT,
@@ -160,9 +197,27 @@ class Service:
                     connections,
                     routes,
                     connection_shutdown_timeout=config.drain_timeout,
+                    policy=self.policy,
                 ),
             ),
         ]
         tree = Supervisor("tether", strategy=Strategy.REST_FOR_ONE, children=children)
+        # Every actor of the tree (connections, developers' actors) may enqueue.
+        tree.registry.expose(QUEUE_NAME, queue.registry)
+        manager = tree.ref(MANAGER)
+
+        async def deliver(item: QueueItem) -> None:
+            payload = item.payload
+            await manager.tell(
+                TopicPublish(
+                    payload["topic"],
+                    payload["data"],
+                    item.priority,
+                    origin=payload.get("origin"),
+                    seq=payload.get("seq"),
+                )
+            )
+
+        queue.register(PUBLISH_KIND, deliver)
         self.tree = tree
         return tree

@@ -12,6 +12,7 @@ import click
 import structlog
 
 from ._config import ServiceConfig
+from ._dlq import dlq
 from ._logging import configure_logging
 from ._run import run, run_tree
 
@@ -222,3 +223,6 @@ def demo(interval: float, drain_timeout: float, log_format: str) -> None:
         ],
     )
     sys.exit(run(tree, drain_timeout=drain_timeout))
+
+
+main.add_command(dlq)

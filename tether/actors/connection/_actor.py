@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from functools import partial
 
 import attrs
 import structlog
@@ -37,6 +38,7 @@ from tether.protocol import (
     AppFrame,
     CloseCode,
     ErrorCode,
+    FrameId,
     Ping,
     Pong,
     ProtocolError,
@@ -60,6 +62,8 @@ from ..manager._messages import (
     TopicUnsubscribe,
 )
 from ..manager._messages import Refused as RefusedHandshake
+from ..manager._policy import TopicPolicy
+from ..queue import PUBLISH_KIND, Enqueue, EnqueueAndNotify, Enqueued, RejectCode, Rejected
 from ..routing import Inbound, Routes
 from ._outbox import Outbox
 from ._peer import Peer
@@ -93,6 +97,9 @@ class ConnectionActor(Actor):
     manager: ActorRef
     routes: Routes
     heartbeat: ActorRef | None = None
+    # With a queue, publishes are enqueued (durably, with Redis) before they are acknowledged.
+    queue: ActorRef | None = None
+    policy: TopicPolicy | None = None
     peer: Peer | None = attrs.field(default=None, init=False)
     liveness: Liveness | None = attrs.field(default=None, init=False)
     _ws: WebSocket | None = attrs.field(default=None, init=False)
@@ -104,6 +111,7 @@ class ConnectionActor(Actor):
     _pings: int = attrs.field(default=0, init=False)
     _frames_sent: int = attrs.field(default=0, init=False)
     _frames_sent_at_stop: int | None = attrs.field(default=None, init=False)
+    _publishes: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._outbox = Outbox(self.settings.max_outbox_bytes)
@@ -241,9 +249,14 @@ class ConnectionActor(Actor):
             try:
                 match frame:
                     case Publish():
-                        manager.try_tell(
-                            TopicPublish(frame.topic, frame.data, frame.priority, peer, frame.id)
-                        )
+                        if self.queue is None:
+                            manager.try_tell(
+                                TopicPublish(
+                                    frame.topic, frame.data, frame.priority, peer, frame.id
+                                )
+                            )
+                        else:
+                            self._enqueue_publish(self.queue, peer, frame, len(raw))
                     case AppFrame():
                         self._route(routes, peer, frame)
                     case Ping():
@@ -258,6 +271,33 @@ class ConnectionActor(Actor):
                 # Only frames passed on to an actor get here, never a ProtocolError.
                 ref = None if isinstance(frame, ProtocolError) else frame.id
                 peer.error(ErrorCode.UNAVAILABLE, "the server is busy: retry later", ref)
+
+    def _enqueue_publish(self, queue: ActorRef, peer: Peer, frame: Publish, size: int) -> None:
+        """Hand the publish to the queue; the client's ack follows once it is enqueued.
+
+        Refusals the manager would make at delivery are made here, before the ack: a
+        publish that is acknowledged must be deliverable."""
+        if self.policy is not None and not self.policy.may_publish(peer.user_id, frame.topic):
+            peer.error(ErrorCode.FORBIDDEN, f"not allowed to publish to {frame.topic!r}", frame.id)
+            return
+        if size > self.settings.max_outbox_bytes:
+            peer.error(
+                ErrorCode.TOO_LARGE,
+                f"the message would be larger than a connection's outbox "
+                f"({self.settings.max_outbox_bytes} bytes)",
+                frame.id,
+            )
+            return
+        seq = self._publishes + 1
+        payload = {
+            "topic": frame.topic,
+            "data": frame.data,
+            "origin": self.connection_id,
+            "seq": seq,
+        }
+        enqueue = Enqueue(PUBLISH_KIND, payload, frame.priority)
+        queue.try_tell(EnqueueAndNotify(enqueue, partial(_publish_outcome, peer, frame.id)))
+        self._publishes = seq
 
     @staticmethod
     def _route(routes: Routes, peer: Peer, frame: AppFrame) -> None:
@@ -369,6 +409,15 @@ class ConnectionActor(Actor):
             reason=peer.close_reason or reason.kind.value,
             seconds=round(trio.current_time() - self._connected_at, 3),
         )
+
+
+def _publish_outcome(peer: Peer, ref: FrameId | None, outcome: Enqueued | Rejected) -> None:
+    if isinstance(outcome, Enqueued):
+        peer.ack(ref, {"id": outcome.id})
+    elif outcome.code is RejectCode.FULL:
+        peer.error(ErrorCode.UNAVAILABLE, "the queue is full: retry later", ref)
+    else:
+        peer.error(ErrorCode.INTERNAL, f"the publish was not accepted: {outcome.reason}", ref)
 
 
 async def _tell_soon(target: ActorRef, message: object) -> None:

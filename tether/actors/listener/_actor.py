@@ -30,7 +30,9 @@ from ..connection._actor import ConnectionActor
 from ..connection._settings import ConnectionSettings
 from ..heartbeat import HEARTBEAT
 from ..manager import MANAGER
-from ..manager._messages import BeginDrain
+from ..manager._messages import Barrier, BeginDrain
+from ..manager._policy import TopicPolicy
+from ..queue import QUEUE_NAME, GetQueueStatistics, QueueStatistics
 from ..routing import Routes
 from ._admission import AdmissionPolicy
 
@@ -40,6 +42,7 @@ log = structlog.get_logger("tether.listener")
 _OVERLOAD_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _OVERLOAD_PAUSE = 0.1
 DRAIN_REQUEST_TIMEOUT = 5.0
+QUEUE_POLL = 0.01
 
 
 @attrs.frozen
@@ -62,11 +65,13 @@ class Listener(Actor):
     connections: DynamicSupervisor
     routes: Routes
     connection_shutdown_timeout: float = 5.0
+    policy: TopicPolicy | None = None
     bound_port: int | None = attrs.field(default=None, init=False)
     _listeners: list[trio.SocketListener] = attrs.field(factory=list, init=False)
     _accepting: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
     _manager: ActorRef | None = attrs.field(default=None, init=False)
     _heartbeat: ActorRef | None = attrs.field(default=None, init=False)
+    _queue: ActorRef | None = attrs.field(default=None, init=False)
 
     @property
     def manager(self) -> ActorRef:
@@ -79,6 +84,10 @@ class Listener(Actor):
             self._heartbeat = self.lookup(HEARTBEAT)
         except NoSuchActor:
             log.warning("no heartbeat in this tree: dead peers are not detected")
+        try:
+            self._queue = self.lookup(QUEUE_NAME)
+        except NoSuchActor:
+            self._queue = None  # publishes go straight to the manager
         self._listeners = await trio.open_tcp_listeners(self.port, host=self.host)
         self.bound_port = self._listeners[0].socket.getsockname()[1]
         self.start_soon(self._accept_all)
@@ -123,6 +132,8 @@ class Listener(Actor):
                 self.manager,
                 self.routes,
                 self._heartbeat,
+                self._queue,
+                self.policy,
             ),
             restart=Restart.TEMPORARY,
             shutdown_timeout=self.connection_shutdown_timeout,
@@ -133,6 +144,19 @@ class Listener(Actor):
             log.warning("connection not started", error=str(exc))
             await trio.aclose_forcefully(stream)
 
+    async def _wait_for_queued_publishes(self, queue: ActorRef) -> None:
+        """Acknowledged publishes still in the queue must reach the subscribers before these
+        close: wait (bounded by the connections' shutdown timeout) until the workers took
+        everything that was ready."""
+        with trio.move_on_after(self.connection_shutdown_timeout) as scope:
+            while True:
+                stats: QueueStatistics = await queue.ask(GetQueueStatistics())
+                if not sum(stats.ready.values()) and not stats.in_progress:
+                    return
+                await trio.sleep(QUEUE_POLL)
+        if scope.cancelled_caught:
+            log.warning("queued publishes not all delivered before the drain went on")
+
     async def on_stop(self, reason: StopReason) -> None:
         # Stop accepting before closing the sockets, so no accept sees its socket vanish.
         self._accepting.cancel()
@@ -142,6 +166,9 @@ class Listener(Actor):
             # Waits until the manager has handled everything sent before: from then on,
             # nothing new is acknowledged while connections drain.
             await self.manager.ask(BeginDrain(), timeout=DRAIN_REQUEST_TIMEOUT)
+            if self._queue is not None:
+                await self._wait_for_queued_publishes(self._queue)
+                await self.manager.ask(Barrier(), timeout=DRAIN_REQUEST_TIMEOUT)
         except ActorError as exc:  # connections stop anyway
             log.warning("could not tell the manager to drain", error=repr(exc))
         log.info("listener closed: no new connections", reason=reason.kind.value)

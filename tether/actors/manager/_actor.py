@@ -17,9 +17,10 @@ import attrs
 import structlog
 import trio
 
-from tether.actors import Actor, handler
-from tether.protocol import CloseCode, ErrorCode, Priority, encode_message
+from tether.actors import Actor, ActorRef, ActorStopped, MailboxFull, NoSuchActor, handler
+from tether.protocol import CloseCode, ErrorCode, Priority, encode_message, format_message_id
 
+from ..bus import BUS, BusState, Interest, Outgoing, RemoteDelivery
 from ..connection._peer import Peer
 from ._messages import (
     Admit,
@@ -28,6 +29,7 @@ from ._messages import (
     Broadcast,
     Disconnected,
     DrainReport,
+    FlushHeld,
     GetStatistics,
     Kick,
     ManagerStatistics,
@@ -38,6 +40,7 @@ from ._messages import (
     TopicSubscribe,
     TopicUnsubscribe,
 )
+from ._ordering import OriginOrder
 from ._policy import OpenPolicy, TopicPolicy
 from ._topics import Topics
 
@@ -67,12 +70,63 @@ class ConnectionManager(Actor):
     _delivered: int = attrs.field(default=0, init=False)
     _refused: Counter[int] = attrs.field(factory=Counter, init=False)
     _closed: Counter[int] = attrs.field(factory=Counter, init=False)
+    _order: OriginOrder[TopicPublish] = attrs.field(factory=OriginOrder, init=False)
+    _bus: ActorRef | None = attrs.field(default=None, init=False)
+    _bus_connected: bool = attrs.field(default=False, init=False)
     _drain_started: float | None = attrs.field(default=None, init=False)
     _drained: int = attrs.field(default=0, init=False)
     _flushed: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._topics = Topics(self.epoch, history_size=self.history_size)
+
+    async def on_start(self) -> None:
+        try:
+            self._bus = self.lookup(BUS)
+        except NoSuchActor:
+            self._bus = None  # one node: every publish is delivered here
+        self.start_soon(self._flush_timer)
+
+    async def _flush_timer(self) -> None:
+        while True:
+            await trio.sleep(self._order.hold_seconds / 2)
+            if len(self._order):
+                await self.ref.tell(FlushHeld())
+
+    @handler
+    def flush_held(self, message: FlushHeld) -> None:
+        for held in self._order.expire(trio.current_time()):
+            self._publish(held)
+
+    def _interest(self, topic: str, on: bool) -> None:
+        if self._bus is None:
+            return
+        try:
+            self._bus.try_tell(Interest(topic, on))
+        except (MailboxFull, ActorStopped) as exc:
+            log.warning("bus subscription not updated", topic=topic, error=repr(exc))
+
+    @handler
+    def bus_state(self, message: BusState) -> None:
+        """The bus (dis)connected: either way the topic streams start again under a new
+        epoch, so a client resuming with an old `since` learns of the gap."""
+        self._bus_connected = message.epoch is not None
+        self._topics.reset(message.epoch or secrets.token_hex(4))
+
+    @handler
+    def remote_delivery(self, message: RemoteDelivery) -> None:
+        text = encode_message(
+            message.topic,
+            format_message_id(self._topics.epoch, message.offset),
+            message.priority,
+            message.data,
+            message.ts,
+        )
+        self._topics.remember(message.topic, message.offset, text)
+        delivered = 0
+        for peer in self._topics.subscribers(message.topic):
+            delivered += peer.send(text, message.priority)
+        self._delivered += delivered
 
     # Connections ------------------------------------------------------------
 
@@ -110,6 +164,8 @@ class ConnectionManager(Actor):
             del self._users[peer.user_id]
         for topic in self._subscriptions.pop(peer.id):
             self._topics.unsubscribe(topic, peer.id)
+            if not self._topics.subscriber_count(topic):
+                self._interest(topic, False)
         if message.close_code is not None:
             self._closed[message.close_code] += 1
         if self._drain_started is not None:
@@ -161,6 +217,8 @@ class ConnectionManager(Actor):
             )
             return
         subscriptions.add(topic)
+        if not self._topics.subscriber_count(topic):
+            self._interest(topic, True)
         recovery = self._topics.subscribe(topic, peer.id, peer, message.since)
         if message.since is None:
             peer.ack(message.ref)
@@ -176,16 +234,29 @@ class ConnectionManager(Actor):
         if subscriptions is None:
             return
         subscriptions.discard(message.topic)
-        self._topics.unsubscribe(message.topic, peer.id)
+        if self._topics.unsubscribe(message.topic, peer.id) and not self._topics.subscriber_count(
+            message.topic
+        ):
+            self._interest(message.topic, False)
         peer.ack(message.ref)
 
     @handler
     def publish(self, message: TopicPublish) -> str | None:
+        if message.origin is None or message.seq is None:
+            return self._publish(message)
+        for ready in self._order.offer(message.origin, message.seq, message, trio.current_time()):
+            self._publish(ready)
+        return None
+
+    def _publish(self, message: TopicPublish) -> str | None:
         publisher = message.publisher
         if publisher is not None and not self.policy.may_publish(publisher.user_id, message.topic):
             publisher.error(
                 ErrorCode.FORBIDDEN, f"not allowed to publish to {message.topic!r}", message.ref
             )
+            return None
+        if self._bus is not None and self._bus_connected and not message.local:
+            self._publish_everywhere(message)
             return None
         message_id, offset = self._topics.next_id(message.topic)
         try:
@@ -217,6 +288,22 @@ class ConnectionManager(Actor):
         if publisher is not None:
             publisher.ack(message.ref, {"id": message_id})
         return message_id
+
+    def _publish_everywhere(self, message: TopicPublish) -> None:
+        assert self._bus is not None
+        try:
+            self._bus.try_tell(
+                Outgoing(
+                    message.topic, message.data, message.priority, message.publisher, message.ref
+                )
+            )
+        except (MailboxFull, ActorStopped):
+            if message.publisher is not None:
+                message.publisher.error(
+                    ErrorCode.UNAVAILABLE, "the server is busy: retry later", message.ref
+                )
+        else:
+            self._published += 1
 
     # Direct sends -------------------------------------------------------------
 

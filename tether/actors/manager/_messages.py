@@ -60,6 +60,17 @@ class TopicPublish:
     priority: Priority = Priority.NORMAL
     publisher: Peer | None = None
     ref: FrameId | None = None
+    # Deliver on this node only, even with a bus (the bus hands back what it cannot send).
+    local: bool = False
+    # Where it came from through the queue, for putting one publisher's messages in order.
+    origin: str | None = None
+    seq: int | None = None
+
+
+@attrs.frozen
+class FlushHeld:
+    """Deliver the published messages held back for order too long (sent by the manager's
+    own timer)."""
 
 
 @attrs.frozen

@@ -53,6 +53,13 @@ class Topics(Generic[S]):
     def __len__(self) -> int:
         return len(self._streams)
 
+    def reset(self, epoch: str) -> None:
+        """Start every stream again under a new epoch (the history no longer matches)."""
+        self.epoch = epoch
+        for stream in self._streams.values():
+            stream.history.clear()
+            stream.next_offset = 1
+
     def subscribers(self, topic: str) -> Iterable[S]:
         stream = self._streams.get(topic)
         return stream.subscribers.values() if stream is not None else ()
@@ -115,5 +122,9 @@ class Topics(Generic[S]):
 
     def remember(self, topic: str, offset: int, text: str) -> None:
         stream = self._streams.get(topic)
-        if stream is not None and self.history_size > 0:
+        if stream is None:
+            return
+        # Offsets numbered elsewhere (by the bus) move this stream forward too.
+        stream.next_offset = max(stream.next_offset, offset + 1)
+        if self.history_size > 0:
             stream.history.append((offset, text))
