@@ -154,6 +154,7 @@ def test_chat_room(server: ServerProcess) -> None:
         ('{"type": "nobody.handles.this", "id": "u"}', "unknown_type", "u"),
         ('{"type": "subscribe", "topic": "user:someone-else", "id": "f"}', "forbidden", "f"),
         ('{"type": "test.fragile", "id": "boom"}', "internal", "boom"),
+        ('{"type": "test.broken", "id": "bang"}', "internal", "bang"),
     ],
 )
 def test_bad_frames_get_an_error_and_the_connection_stays(

@@ -12,7 +12,7 @@ from wsproto.events import CloseConnection
 
 from tether.actors.connection._actor import ConnectionActor
 from tether.actors.connection._peer import Peer
-from tether.actors.examples.echo import Echo
+from tether.actors.examples.echo import echo
 from tether.actors.heartbeat import (
     HEARTBEAT,
     GetHeartbeatStatistics,
@@ -31,7 +31,7 @@ from ..support.raw_client import RawClient
 @asynccontextmanager
 async def running_service(**config: object) -> AsyncIterator[tuple[Supervisor, int]]:
     service = Service(ServiceConfig(port=0, rate_limit=0, **config))  # type: ignore[arg-type]
-    service.route("echo", Echo)
+    service.handle("echo", echo)
     tree = service.build()
     async with trio.open_nursery() as nursery:
         await nursery.start(tree.run)

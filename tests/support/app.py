@@ -16,5 +16,10 @@ class Fragile(RoutedActor):
         raise RuntimeError("fragile actor broke")
 
 
+def broken_handler(message: Inbound) -> None:
+    raise RuntimeError("a connection-local handler broke")
+
+
 def setup(service: Service) -> None:
     service.route("test.fragile", Fragile)
+    service.handle("test.broken", broken_handler)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -43,13 +43,19 @@ class Inbound:
         self.peer.error(code, message, self.frame.id)
 
 
+# Stateless work done by the connection itself, in its reader task: no hop to another
+# actor, and no single actor that every connection's frames must queue for.
+FrameHandler = Callable[[Inbound], None]
+
+
 @attrs.frozen
 class Routes:
-    """Frame type → the actor that handles it (refs by name stay valid across restarts)."""
+    """Frame type → the actor that handles it (refs by name stay valid across restarts), or
+    a connection-local `FrameHandler`."""
 
-    table: Mapping[str, ActorRef] = attrs.field(factory=dict)
+    table: Mapping[str, ActorRef | FrameHandler] = attrs.field(factory=dict)
 
-    def get(self, frame_type: str) -> ActorRef | None:
+    def get(self, frame_type: str) -> ActorRef | FrameHandler | None:
         return self.table.get(frame_type)
 
 

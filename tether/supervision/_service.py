@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 
 import structlog
 
-from tether.actors import Actor
+from tether.actors import Actor, ActorRef
 from tether.actors.admin import AdminActor
 from tether.actors.bus import BUS, RedisBus
 from tether.actors.connection._settings import ConnectionSettings
@@ -45,7 +45,7 @@ from tether.actors.queue import (
     RetryPolicy,
     queue_supervisor,
 )
-from tether.actors.routing import Routes
+from tether.actors.routing import FrameHandler, Routes
 
 from ._config import ServiceConfig
 from ._dynamic import DynamicSupervisor
@@ -72,6 +72,7 @@ class Service:
         )
         self._actor_specs: list[ChildSpec] = []
         self._routes: dict[str, str] = {}
+        self._handlers: dict[str, FrameHandler] = {}
         self.tree: Supervisor | None = None
         self._manager: ConnectionManager | None = None
         self._jobs: list[tuple[str, Handler, RetryPolicy | None]] = []
@@ -92,10 +93,20 @@ class Service:
             raise ValueError("route at least one frame type")
         name = name or types[0]
         for frame_type in types:
-            if frame_type in self._routes:
+            if frame_type in self._routes or frame_type in self._handlers:
                 raise ValueError(f"frame type {frame_type!r} is already routed")
             self._routes[frame_type] = name
         self._actor_specs.append(ChildSpec(name, actor, restart=restart))
+
+    def handle(self, types: str | Iterable[str], handler: FrameHandler) -> None:
+        """Frames whose `type` is in `types` are handled by `handler(message)` in the reader of
+        the connection they arrive on: for stateless work that needs no actor of its own.
+        It must not block (it is a plain function) and should not raise; if it does, the
+        client gets `error` `internal` for that frame."""
+        for frame_type in (types,) if isinstance(types, str) else tuple(types):
+            if frame_type in self._routes or frame_type in self._handlers:
+                raise ValueError(f"frame type {frame_type!r} is already routed")
+            self._handlers[frame_type] = handler
 
     def admission(self) -> AdmissionPolicy:
         config = self.config
@@ -161,7 +172,9 @@ class Service:
             stop_batch_size=DRAIN_BATCH_SIZE,
             stop_batch_interval=DRAIN_BATCH_INTERVAL,
         )
-        routes = Routes({t: actors.registry.lookup(n) for t, n in self._routes.items()})
+        table: dict[str, ActorRef | FrameHandler] = dict(self._handlers)
+        table.update({t: actors.registry.lookup(n) for t, n in self._routes.items()})
+        routes = Routes(table)
         admission = self.admission()
         settings = self.connection_settings()
         children: list[ChildSpec] = []

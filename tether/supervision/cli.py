@@ -163,7 +163,7 @@ def _public_key(value: str | None) -> str | None:
 def serve(**options: Any) -> None:
     """Run the WebSocket service until SIGTERM/SIGINT (a second signal stops at once)."""
     from tether.actors.examples.chat import CHAT_TYPES, ChatRoom
-    from tether.actors.examples.echo import Echo
+    from tether.actors.examples.echo import echo
 
     from ._service import Service
 
@@ -178,7 +178,7 @@ def serve(**options: Any) -> None:
     config = ServiceConfig(**options)
     service = Service(config)
     if config.examples:
-        service.route("echo", Echo)
+        service.handle("echo", echo)
         service.route(CHAT_TYPES, ChatRoom, name="chat")
     for app in apps:
         app(service)

@@ -6,7 +6,7 @@ import trio
 import trio.testing
 
 from tether.actors.examples.chat import ChatRoom
-from tether.actors.examples.echo import Echo
+from tether.actors.examples.echo import echo
 from tether.actors.manager import MANAGER, ConnectionManager
 from tether.actors.manager._messages import Admit
 from tether.actors.testing import inbound, probe_peer, sent
@@ -18,21 +18,19 @@ def tree() -> Supervisor:
         "test",
         children=[
             ChildSpec(MANAGER, ConnectionManager),
-            ChildSpec("echo", Echo),
             ChildSpec("chat", ChatRoom),
         ],
     )
 
 
-async def test_echo_replies_on_the_same_connection(autojump_clock: trio.testing.MockClock) -> None:
-    sup = tree()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(sup.run)
-        peer = probe_peer()
-        await sup.ref("echo").tell(inbound(peer, type="echo", data=[1, 2], id="e"))
-        await trio.testing.wait_all_tasks_blocked()
-        assert sent(peer) == [{"type": "echo", "data": [1, 2], "ref": "e"}]
-        sup.stop()
+def test_echo_replies_on_the_same_connection() -> None:
+    peer = probe_peer()
+    echo(inbound(peer, type="echo", data=[1, 2], id="e"))
+    echo(inbound(peer, type="echo", data=None))
+    assert sent(peer) == [
+        {"type": "echo", "data": [1, 2], "ref": "e"},
+        {"type": "echo", "data": None},
+    ]
 
 
 async def test_chat_room_join_say_history(autojump_clock: trio.testing.MockClock) -> None:

@@ -304,8 +304,15 @@ class ConnectionActor(Actor):
         target = routes.get(frame.type)
         if target is None:
             peer.error(ErrorCode.UNKNOWN_TYPE, f"no handler for type {frame.type!r}", frame.id)
-            return
-        target.try_tell(Inbound(peer, frame))
+        elif isinstance(target, ActorRef):
+            target.try_tell(Inbound(peer, frame))
+        else:
+            try:
+                target(Inbound(peer, frame))
+            except Exception:
+                # A bug in a handler costs this frame, not the connection.
+                log.exception("frame handler failed", type=frame.type, connection_id=peer.id)
+                peer.error(ErrorCode.INTERNAL, "internal error", frame.id)
 
     def _on_pong(self, rtt: float) -> None:
         if self.liveness is not None:
