@@ -30,8 +30,15 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix tether tests
 	$(BIN)/ruff format tether tests
 
+# Tether against bare trio-websocket and the websockets library (docs/benchmarks.md):
+# every scenario, 3 interleaved repetitions: about 7 minutes on 2 cores (15 at most).
 bench: $(STAMP)
-	@echo "The benchmarks arrive with the benchmark issue; nothing to run yet."
+	$(BIN)/python -m bench
+
+# Reduced counts and 1 repetition, about 1 minute: a smoke test, not figures to quote.
+.PHONY: bench-quick
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info

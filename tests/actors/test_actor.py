@@ -325,3 +325,24 @@ async def test_statistics_report_the_mailbox(autojump_clock: trio.testing.MockCl
         assert stats.messages_handled == 2
         assert stats.mailbox_capacity == Counter.mailbox_size
         sup.stop()
+
+
+@attrs.define
+class Roomy(Actor):
+    mailbox_size = 500
+
+    @handler
+    def add(self, message: Add) -> None:
+        pass
+
+
+async def test_an_actor_made_by_a_factory_gets_its_class_mailbox_size() -> None:
+    sup = tree(ChildSpec("roomy", lambda: Roomy()))
+    ref = sup.ref("roomy")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sup.run)
+        for _ in range(400):
+            ref.try_tell(Add(1))  # would overflow the default 64
+        stats = sup.statistics().children[0].actor
+        assert stats is not None and stats.mailbox_capacity == 500
+        sup.stop()

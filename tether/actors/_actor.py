@@ -263,6 +263,8 @@ class ActorCell:
                 log.exception("on_stop failed", actor=self.mailbox.name, reason=reason.kind.value)
 
     async def _loop(self, actor: Actor, handlers: dict[type, _Handler]) -> StopKind:
+        if not handlers:
+            return await self._idle_until_stopped()
         receive = self.mailbox.receive_channel
         while self._exit_kind is None:
             with trio.CancelScope() as idle:
@@ -277,6 +279,15 @@ class ActorCell:
                 break
             await self._dispatch(actor, handlers, item)
         return self._exit_kind or StopKind.SHUTDOWN
+
+    async def _idle_until_stopped(self) -> StopKind:
+        """The loop of an actor that takes no messages: wait for a stop, no channel needed."""
+        while self._exit_kind is None:
+            with trio.CancelScope() as idle:
+                self._idle_scope = idle
+                await trio.sleep_forever()
+            self._idle_scope = None
+        return self._exit_kind
 
     async def _dispatch(self, actor: Actor, handlers: dict[type, _Handler], item: object) -> None:
         if type(item) is Ask:

@@ -58,7 +58,11 @@ class Ask:
 
 
 class Mailbox:
-    """A bounded queue of messages for one actor name, reusable across restarts."""
+    """A bounded queue of messages for one actor name, reusable across restarts.
+
+    The channel is made on first use: an actor that takes no messages (a connection,
+    reached through its peer handle) costs no channel, which counts at 10,000 connections.
+    """
 
     __slots__ = ("_closed", "_receive", "_send", "accepts", "capacity", "name")
 
@@ -69,30 +73,63 @@ class Mailbox:
         self.capacity = capacity
         # Filled in from the actor class; until then unknown types are caught by the receiver.
         self.accepts: frozenset[type] | None = None
-        self._send: trio.MemorySendChannel[object]
-        self._receive: trio.MemoryReceiveChannel[object]
-        self._send, self._receive = trio.open_memory_channel[object](capacity)
+        self._send: trio.MemorySendChannel[object] | None = None
+        self._receive: trio.MemoryReceiveChannel[object] | None = None
         self._closed = False
+
+    def _channel(self) -> tuple[trio.MemorySendChannel[object], trio.MemoryReceiveChannel[object]]:
+        if self._send is None or self._receive is None:
+            self._send, self._receive = trio.open_memory_channel[object](self.capacity)
+            if self._closed:
+                self._send.close()
+        return self._send, self._receive
 
     @property
     def receive_channel(self) -> trio.MemoryReceiveChannel[object]:
-        return self._receive
+        return self._channel()[1]
 
     @property
     def closed(self) -> bool:
         return self._closed
 
+    def _drop_channel(self) -> list[object]:
+        """Forget the channel; returns what was still queued in it."""
+        queued: list[object] = []
+        if self._receive is not None:
+            while True:
+                try:
+                    queued.append(self._receive.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            self._receive.close()
+        if self._send is not None:
+            self._send.close()
+        self._send = self._receive = None
+        return queued
+
     def reopen(self) -> None:
         """Give a new incarnation a fresh channel after the previous one was closed."""
         if self._closed:
-            self._receive.close()
-            self._send, self._receive = trio.open_memory_channel[object](self.capacity)
+            self._drop_channel()
             self._closed = False
+
+    def resize(self, capacity: int) -> None:
+        """Give the mailbox another capacity, keeping what is queued (the first incarnation of
+        an actor made by a factory tells its class's size only once it exists)."""
+        if capacity == self.capacity or self._closed:
+            return
+        queued = self._drop_channel()
+        self.capacity = max(capacity, len(queued))
+        if queued:
+            send, _ = self._channel()
+            for item in queued:
+                send.send_nowait(item)
 
     def close(self) -> None:
         """Refuse new messages; what is already queued can still be received."""
         self._closed = True
-        self._send.close()
+        if self._send is not None:
+            self._send.close()
 
     def discard(self) -> int:
         """Empty a mailbox whose actor is gone: every pending `ask` fails with `ActorStopped`.
@@ -101,11 +138,7 @@ class Mailbox:
         """
         self.close()
         dropped = 0
-        while True:
-            try:
-                item = self._receive.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
+        for item in self._drop_channel():
             if type(item) is Ask:
                 item.reply.set_error(ActorStopped(self.name))
             else:
@@ -113,6 +146,8 @@ class Mailbox:
         return dropped
 
     def used(self) -> int:
+        if self._receive is None:
+            return 0
         return self._receive.statistics().current_buffer_used
 
     def check(self, message: object) -> None:
@@ -121,14 +156,20 @@ class Mailbox:
             raise UnknownMessage(self.name, type(message))
 
     async def put(self, item: object) -> None:
+        if self._closed:
+            raise ActorStopped(self.name)
+        send, _ = self._channel()
         try:
-            await self._send.send(item)
+            await send.send(item)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise ActorStopped(self.name) from None
 
     def put_nowait(self, item: object) -> None:
+        if self._closed:
+            raise ActorStopped(self.name)
+        send, _ = self._channel()
         try:
-            self._send.send_nowait(item)
+            send.send_nowait(item)
         except trio.WouldBlock:
             raise MailboxFull(self.name, self.capacity) from None
         except (trio.ClosedResourceError, trio.BrokenResourceError):

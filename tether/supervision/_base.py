@@ -257,6 +257,8 @@ class BaseSupervisor:
                         assert child.mailbox is not None
                         child.mailbox.reopen()
                         actor = child.spec.start()  # type: ignore[operator]
+                        if child.spec.mailbox_size is None:
+                            child.mailbox.resize(type(actor).mailbox_size)
                         child.cell = ActorCell(child.mailbox, self.registry)
                         reason: StopReason = await child.cell.run(actor, task_status=ready)
                     else:

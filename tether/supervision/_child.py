@@ -89,6 +89,8 @@ class Child:
             assert self.mailbox is not None
             # The actor handles what is already queued, then its loop ends.
             self.mailbox.close()
+            if self.cell is not None and not self.mailbox.accepts:
+                self.cell.request_exit(StopKind.SHUTDOWN)  # it has no queue to end
         elif self.cell is not None:
             self.cell.request_exit(StopKind.SHUTDOWN)
 

@@ -154,6 +154,15 @@ async def _run_reader(link: _Link) -> None:
             link.wait_scope.cancel()
 
 
+def _release_handshake(conn: WebSocketConnection) -> None:
+    """Drop the HTTP parser that did the upgrade (about 2 KB per connection at 10,000 idle
+    connections). Once the WebSocket is open wsproto feeds every byte to the connection
+    object and never to the handshake again, whose `events()` only drains its own queue."""
+    handshake = conn._wsproto.handshake
+    handshake._h11_connection = None  # type: ignore[assignment]
+    handshake._initiating_request = None
+
+
 def _peer_name(stream: trio.abc.Stream) -> str:
     inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
     if not isinstance(inner, trio.SocketStream):
@@ -269,6 +278,7 @@ class PendingHandshake:
                 await trio.aclose_forcefully(link.stream)
         if not accepted:
             raise HandshakeFailed(f"{link.remote}: the accept timed out")
+        _release_handshake(link.conn)
         return WebSocket(link, subprotocol, self._close_timeout)
 
     async def reject(self, status: int, body: str) -> None:
