@@ -36,6 +36,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # How long `on_stop` may still run when the actor is being cancelled.
 STOP_GRACE_SECONDS = 1.0
+# Messages handled in a row from a full mailbox before the actor yields to other tasks.
+FAIRNESS_BURST = 16
 
 
 def handler(method: F) -> F:
@@ -266,17 +268,32 @@ class ActorCell:
         if not handlers:
             return await self._idle_until_stopped()
         receive = self.mailbox.receive_channel
+        burst = 0
         while self._exit_kind is None:
-            with trio.CancelScope() as idle:
-                self._idle_scope = idle
-                try:
-                    item = await receive.receive()
-                except trio.EndOfChannel:
-                    return StopKind.SHUTDOWN
-                finally:
-                    self._idle_scope = None
-            if idle.cancelled_caught:
-                break
+            try:
+                # A busy mailbox needs no cancel scope per message: only an idle wait must be
+                # interruptible by a stop.
+                item = receive.receive_nowait()
+            except trio.WouldBlock:
+                burst = 0
+                with trio.CancelScope() as idle:
+                    self._idle_scope = idle
+                    try:
+                        item = await receive.receive()
+                    except trio.EndOfChannel:
+                        return StopKind.SHUTDOWN
+                    finally:
+                        self._idle_scope = None
+                if idle.cancelled_caught:
+                    break
+            except trio.EndOfChannel:
+                return StopKind.SHUTDOWN
+            else:
+                burst += 1
+                if burst == FAIRNESS_BURST:
+                    # Let other tasks run now and then, even if every handler is synchronous.
+                    burst = 0
+                    await trio.lowlevel.checkpoint()
             await self._dispatch(actor, handlers, item)
         return self._exit_kind or StopKind.SHUTDOWN
 

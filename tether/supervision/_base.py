@@ -333,6 +333,10 @@ class BaseSupervisor:
                 if self._stop_requested.is_set():
                     return
             member = pending[0]
+            # Counted as the attempt begins: the child may already be serving (and be
+            # observed) before this task resumes after its start.
+            member.restarts += 1
+            self._restarts += 1
             try:
                 await self._start_child(member)
             except StartFailed as failure:
@@ -341,8 +345,6 @@ class BaseSupervisor:
                 back_off = True
                 continue
             back_off = False
-            member.restarts += 1
-            self._restarts += 1
             pending.pop(0)
             log.info("child restarted", supervisor=self.name, child=member.spec.id)
 

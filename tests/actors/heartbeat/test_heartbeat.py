@@ -13,7 +13,6 @@ from tether.actors.heartbeat import (
     HeartbeatActor,
     HeartbeatStatistics,
     Liveness,
-    PongReceived,
     Unwatch,
     Watch,
 )
@@ -150,8 +149,11 @@ async def test_round_trip_percentiles(autojump_clock: trio.testing.MockClock) ->
     sup = tree()
     async with trio.open_nursery() as nursery:
         await nursery.start(sup.run)
-        for ms in range(1, 101):
-            await sup.ref("heartbeat").tell(PongReceived(ms / 1000))
+        connections = [FakeConnection(f"c{ms}") for ms in range(1, 101)]
+        for ms, conn in enumerate(connections, start=1):
+            conn.liveness.pong(trio.current_time(), ms / 1000)
+            await sup.ref("heartbeat").tell(Watch(conn.peer.id, conn.liveness))
+        await trio.sleep(INTERVAL)  # every connection visited once
         stats = await statistics(sup)
         assert stats.pongs_received == 100
         assert stats.rtt_p50 == pytest.approx(0.050)

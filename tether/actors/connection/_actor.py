@@ -51,7 +51,7 @@ from tether.protocol import (
     encode,
 )
 
-from ..heartbeat import Liveness, PongReceived, Unwatch, Watch
+from ..heartbeat import Liveness, Unwatch, Watch
 from ..listener._admission import AdmissionPolicy, Refused
 from ..manager._messages import (
     Admit,
@@ -316,11 +316,7 @@ class ConnectionActor(Actor):
 
     def _on_pong(self, rtt: float) -> None:
         if self.liveness is not None:
-            self.liveness.last_seen = trio.current_time()
-        if self.heartbeat is not None:
-            # A full heartbeat mailbox costs one round-trip sample in the statistics.
-            with contextlib.suppress(MailboxFull, ActorStopped):
-                self.heartbeat.try_tell(PongReceived(rtt))
+            self.liveness.pong(trio.current_time(), rtt)
 
     # Writer ---------------------------------------------------------------------------
 

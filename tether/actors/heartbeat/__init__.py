@@ -4,7 +4,6 @@ from ._actor import (
     GetHeartbeatStatistics,
     HeartbeatActor,
     HeartbeatStatistics,
-    PongReceived,
     Unwatch,
     Watch,
 )
@@ -18,7 +17,6 @@ __all__ = [
     "HeartbeatActor",
     "HeartbeatStatistics",
     "Liveness",
-    "PongReceived",
     "Unwatch",
     "Watch",
 ]

@@ -46,11 +46,6 @@ class Unwatch:
 
 
 @attrs.frozen
-class PongReceived:
-    rtt: float
-
-
-@attrs.frozen
 class GetHeartbeatStatistics:
     pass
 
@@ -118,11 +113,6 @@ class HeartbeatActor(Actor):
         self._watched.pop(message.connection_id, None)
 
     @handler
-    def pong(self, message: PongReceived) -> None:
-        self._pongs += 1
-        self._rtts.append(message.rtt)
-
-    @handler
     def statistics_request(self, message: GetHeartbeatStatistics) -> HeartbeatStatistics:
         ordered = sorted(self._rtts)
         return HeartbeatStatistics(
@@ -161,6 +151,10 @@ class HeartbeatActor(Actor):
 
     def _visit(self, connection_id: str, liveness: Liveness, now: float) -> bool:
         """Ping, or close; True while the connection stays on the schedule."""
+        pongs, rtt = liveness.take_pongs()
+        self._pongs += pongs
+        if rtt is not None:
+            self._rtts.append(rtt)
         silent = now - liveness.last_seen
         peer = liveness.peer
         if peer.closing:

@@ -1,8 +1,9 @@
 """What the heartbeat knows about one connection.
 
 The connection writes these fields (its reader on every frame, its transport on
-every pong, its writer around every send); the heartbeat only reads them, once
-per interval. Reading a few floats beats a round trip to 10,000 mailboxes.
+every pong, its writer around every send); the heartbeat reads them once per
+interval, and takes the round-trip sample the way a writer takes an outbox.
+Reading a few floats beats a message per pong to one mailbox for 10,000 connections.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from ..connection._peer import Peer
 
 
 class Liveness:
-    __slots__ = ("last_seen", "peer", "request_ping", "send_started")
+    __slots__ = ("last_seen", "peer", "pongs", "request_ping", "rtt", "send_started")
 
     def __init__(self, peer: Peer, now: float, request_ping: Callable[[], None]) -> None:
         self.peer = peer
@@ -23,3 +24,16 @@ class Liveness:
         self.send_started: float | None = None
         # Ask the connection to send a WebSocket ping through its control lane.
         self.request_ping = request_ping
+        # Pongs since the heartbeat last looked, and the latest round trip (seconds).
+        self.pongs = 0
+        self.rtt: float | None = None
+
+    def pong(self, now: float, rtt: float) -> None:
+        self.last_seen = now
+        self.pongs += 1
+        self.rtt = rtt
+
+    def take_pongs(self) -> tuple[int, float | None]:
+        pongs, rtt = self.pongs, self.rtt
+        self.pongs, self.rtt = 0, None
+        return pongs, rtt

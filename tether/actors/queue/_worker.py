@@ -40,6 +40,9 @@ class QueueWorker(Actor):
 
     async def on_start(self) -> None:
         self.start_soon(self._work)
+        # One renewer for the worker's life rather than a task per item: spawning a task
+        # per item was the largest cost of a short handler.
+        self.start_soon(self._renew_held)
 
     async def on_stop(self, reason: StopReason) -> None:
         unclaimed = self._slot.abandon() if self._slot is not None else None
@@ -73,21 +76,23 @@ class QueueWorker(Actor):
         registration = self.handler_table.get(lease.item.kind)
         if registration is None:
             return f"no handler for kind {lease.item.kind!r} on this node"
-        error: str | None = None
-        async with trio.open_nursery() as nursery:
-            # Renewal runs beside the handler, so a handler that blocks cannot lose its lease.
-            nursery.start_soon(self._renew, queue, lease.token)
-            try:
-                await registration.handler(lease.item)
-            except Exception as exc:
-                error = describe(exc)
-            nursery.cancel_scope.cancel()
-        return error
+        try:
+            await registration.handler(lease.item)
+        except Exception as exc:
+            return describe(exc)
+        return None
 
-    async def _renew(self, queue: ActorRef, token: str) -> None:
+    async def _renew_held(self) -> None:
+        """Renewal runs beside the handler, so a handler that blocks cannot lose its lease.
+        Every third of the lease, the item held for at least that long is renewed."""
+        queue = self.lookup(self.queue)
+        previous: Lease | None = None
         while True:
             await trio.sleep(self.lease_seconds / 3)
-            try:
-                queue.try_tell(Renew(token))
-            except MailboxFull:
-                log.warning("lease renewal skipped: queue mailbox full", worker=self.name)
+            held = self._held
+            if held is not None and held is previous:
+                try:
+                    queue.try_tell(Renew(held.token))
+                except MailboxFull:
+                    log.warning("lease renewal skipped: queue mailbox full", worker=self.name)
+            previous = held
