@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from ._logging import configure_logging
 from ._run import run, run_tree
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Allocations between two collections of the youngest generation (Python's default: 700).
+GC_YOUNG_THRESHOLD = 100_000
 log = structlog.get_logger("tether")
 
 
@@ -42,6 +45,16 @@ def _load_app(reference: str) -> Callable[[Any], None]:
 @click.version_option(package_name="tether")
 def main() -> None:
     """Tether: a WebSocket service built as an actor system on Trio."""
+
+
+def tune_garbage_collector() -> None:
+    """A full collection walks every live object, and each connection owns dozens: at the
+    default thresholds a burst (a publish to 5,000 subscribers) set off several, which
+    tripled its delivery time. Collect young objects less often, and leave everything
+    loaded at start-up (modules, the tree) out of the collections for good."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
 
 
 def _origins(value: str | None) -> frozenset[str] | None:
@@ -188,6 +201,7 @@ def serve(**options: Any) -> None:
             "and ?user= names the user. Do not run it like this in production."
         )
     tree = service.build()
+    tune_garbage_collector()
     result = run_tree(tree, drain_timeout=config.drain_timeout)
     drain = service.drain_report()
     # The last line of the log: what happened, and how the drain went.

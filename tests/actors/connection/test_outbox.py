@@ -6,6 +6,7 @@ code without checkpoints.
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
@@ -116,7 +117,7 @@ async def test_wait_wakes_on_push() -> None:
         assert woken == [["hello"]]
 
 
-async def test_wait_wakes_on_control_push_and_wakes_every_waiter() -> None:
+async def test_wait_wakes_on_control_push() -> None:
     with trio.fail_after(1):
         outbox = Outbox(max_bytes=100)
         woken = 0
@@ -128,10 +129,30 @@ async def test_wait_wakes_on_control_push_and_wakes_every_waiter() -> None:
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(waiter)
-            nursery.start_soon(waiter)
             await trio.testing.wait_all_tasks_blocked()
             outbox.push_control("pong")
-        assert woken == 2
+        assert woken == 1
+
+
+async def test_only_one_task_may_wait() -> None:
+    with trio.fail_after(1):
+        outbox = Outbox(max_bytes=100)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(outbox.wait)
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(RuntimeError, match="already waiting"):
+                await outbox.wait()
+            outbox.close()
+
+
+async def test_a_cancelled_wait_leaves_the_outbox_usable() -> None:
+    with trio.fail_after(1):
+        outbox = Outbox(max_bytes=100)
+        with trio.move_on_after(0.01):
+            await outbox.wait()
+        outbox.push_control("x")
+        await outbox.wait()
+        assert outbox.take_all() == ["x"]
 
 
 async def test_wait_wakes_on_close_and_then_returns_at_once() -> None:
