@@ -226,4 +226,6 @@ async def test_metrics_are_served(tmp_path: Any) -> None:
             assert "tether_connections 1.0" in text
             assert "tether_ready 1.0" in text
             assert "tether_heartbeat_pings_total" in text
+            assert "tether_queue_fallback_active 0.0" in text
+            assert "tether_queue_enqueued_total" in text
             await client.abort()

@@ -20,8 +20,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from tether.actors import Actor, ActorError, StopReason
 from tether.supervision import BaseSupervisor, SupervisorState
 
-from ..heartbeat import HEARTBEAT, GetHeartbeatStatistics, HeartbeatStatistics
+from ..bus import BUS, GetBusStatistics
+from ..heartbeat import HEARTBEAT, GetHeartbeatStatistics
 from ..manager import MANAGER, GetStatistics, ManagerStatistics
+from ..queue import QUEUE_NAME, GetQueueStatistics
 from ._metrics import Snapshot, render
 
 log = structlog.get_logger("tether.admin")
@@ -96,7 +98,9 @@ class AdminActor(Actor):
                 tree=self.tree.statistics(),
                 ready=await self._ready(),
                 manager=await self._manager_statistics(),
-                heartbeat=await self._heartbeat_statistics(),
+                heartbeat=await self._ask(HEARTBEAT, GetHeartbeatStatistics()),
+                queue=await self._ask(QUEUE_NAME, GetQueueStatistics()),
+                bus=await self._ask(BUS, GetBusStatistics()),
             )
             return 200, CONTENT_TYPE_LATEST, render(snapshot)
         return 404, "text/plain", b"not found\n"
@@ -116,11 +120,9 @@ class AdminActor(Actor):
             return None
         return stats
 
-    async def _heartbeat_statistics(self) -> HeartbeatStatistics | None:
+    async def _ask(self, name: str, request: object) -> Any:
+        """Another actor's statistics, or None if it is absent or does not answer in time."""
         try:
-            stats: HeartbeatStatistics = await self.lookup(HEARTBEAT).ask(
-                GetHeartbeatStatistics(), timeout=ASK_TIMEOUT
-            )
+            return await self.lookup(name).ask(request, timeout=ASK_TIMEOUT)
         except (ActorError, LookupError):
             return None
-        return stats

@@ -13,10 +13,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from tether.protocol import Priority
 from tether.supervision import SupervisorStatistics
 
+from ..bus import BusStatistics
 from ..heartbeat import HeartbeatStatistics
 from ..manager import ManagerStatistics
+from ..queue import QueueStatistics
 
 
 @attrs.frozen
@@ -25,6 +28,8 @@ class Snapshot:
     ready: bool
     manager: ManagerStatistics | None
     heartbeat: HeartbeatStatistics | None
+    queue: QueueStatistics | None = None
+    bus: BusStatistics | None = None
 
 
 def _supervisors(stats: SupervisorStatistics) -> Iterable[SupervisorStatistics]:
@@ -58,6 +63,42 @@ class _SnapshotCollector(Collector):
             yield from self._manager(snap.manager)
         if snap.heartbeat is not None:
             yield from self._heartbeat(snap.heartbeat)
+        if snap.queue is not None:
+            yield from self._queue(snap.queue)
+        if snap.bus is not None:
+            yield from self._bus(snap.bus)
+
+    @staticmethod
+    def _queue(q: QueueStatistics) -> Iterator[Metric]:
+        ready = GaugeMetricFamily("tether_queue_ready", "Items ready", labels=["priority"])
+        for priority, count in sorted(q.ready.items()):
+            ready.add_metric([Priority(priority).wire], count)
+        yield ready
+        yield GaugeMetricFamily("tether_queue_in_progress", "Items held", value=q.in_progress)
+        yield GaugeMetricFamily("tether_queue_delayed", "Items waiting to retry", value=q.delayed)
+        yield GaugeMetricFamily("tether_queue_dead", "Dead letters", value=q.dead)
+        yield CounterMetricFamily("tether_queue_enqueued", "Items enqueued", value=q.enqueued)
+        yield CounterMetricFamily("tether_queue_acked", "Items done", value=q.acked)
+        yield CounterMetricFamily("tether_queue_retried", "Retries", value=q.retried)
+        yield GaugeMetricFamily(
+            "tether_queue_fallback_active",
+            "1 while Redis is unreachable and memory stands in",
+            value=int(q.fallback_active),
+        )
+
+    @staticmethod
+    def _bus(b: BusStatistics) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "tether_bus_connected", "1 while Redis is reachable", value=int(b.connected)
+        )
+        yield GaugeMetricFamily("tether_bus_topics", "Topics subscribed in Redis", value=b.topics)
+        yield CounterMetricFamily(
+            "tether_bus_published", "Messages sent to Redis", value=b.published
+        )
+        yield CounterMetricFamily("tether_bus_received", "Messages from Redis", value=b.received)
+        yield CounterMetricFamily(
+            "tether_bus_fallbacks", "Switches to local delivery", value=b.fallbacks
+        )
 
     @staticmethod
     def _manager(m: ManagerStatistics) -> Iterator[Metric]:

@@ -42,14 +42,6 @@ _CONTROL = 0  # lane index; data lanes follow in priority order
 _LANES = 1 + len(Priority)
 
 
-class OutboxOverflow(Exception):
-    """The outbox is over its byte budget: the peer reads too slowly (close 4001).
-
-    `push` reports this by returning False; the connection actor may raise this
-    to stop itself with a clear reason.
-    """
-
-
 @attrs.frozen
 class OutboxStatistics:
     control: int  # control frames queued
