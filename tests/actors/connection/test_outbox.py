@@ -210,3 +210,27 @@ async def test_writer_loop_drains_everything_under_a_fast_producer(
                     await trio.sleep(0.003)
             outbox.close()
         assert received == [str(i) for i in range(500)]
+
+
+def test_take_hands_over_a_bounded_batch_in_priority_order() -> None:
+    outbox = Outbox(max_bytes=1_000)
+    for n in range(10):
+        assert outbox.push(f"low{n}".ljust(50), Priority.LOW)
+    outbox.push_control("ack".ljust(50))
+    first = outbox.take(120)
+    assert [t.strip() for t in first] == ["ack", "low0"]
+    assert outbox.push("urgent".ljust(50), Priority.CRITICAL)
+    second = outbox.take(120)
+    assert [t.strip() for t in second] == ["urgent", "low1"]
+    assert len(outbox) == 8 and outbox.bytes_queued == 8 * 50
+    rest = outbox.take(10_000)
+    assert [t.strip() for t in rest] == [f"low{n}" for n in range(2, 10)]
+    assert len(outbox) == 0 and outbox.bytes_queued == 0
+
+
+def test_take_gives_at_least_one_frame_even_if_it_is_larger() -> None:
+    outbox = Outbox(max_bytes=1_000)
+    outbox.push("x" * 500, Priority.NORMAL)
+    outbox.push("y" * 10, Priority.NORMAL)
+    assert outbox.take(100) == ["x" * 500]
+    assert outbox.take(100) == ["y" * 10]

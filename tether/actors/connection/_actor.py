@@ -81,6 +81,9 @@ log = structlog.get_logger("tether.connection")
 
 # How long the connection waits for the manager to admit it, or to confirm a drain barrier.
 MANAGER_TIMEOUT = 5.0
+# What the writer hands the socket at a time: big enough to send a burst in few system
+# calls, small enough that a critical frame overtakes the rest of a backlog.
+WRITE_BATCH_BYTES = 64 * 1024
 
 
 @attrs.define
@@ -346,7 +349,7 @@ class ConnectionActor(Actor):
                     self._pings += 1
                     await ws.ping(self._pings.to_bytes(8, "big"))
                 if peer.close_code is None or peer.flush_before_close:
-                    texts = outbox.take_all()
+                    texts = outbox.take(WRITE_BATCH_BYTES)
                     if texts:
                         liveness.send_started = trio.current_time()
                         await ws.send_many(texts)

@@ -144,6 +144,35 @@ class Outbox:
         self._queued_bytes = 0
         return taken if taken is not None else []
 
+    def take(self, max_bytes: int) -> list[str]:
+        """Like `take_all`, but at most about `max_bytes` (at least one frame): what stays
+        queued can still be overtaken by a more urgent frame pushed before the next take,
+        which a backlog handed to the socket in one piece could not be."""
+        if self._queued_bytes <= max_bytes:
+            return self.take_all()
+        taken: list[str] = []
+        size = 0
+        lanes = self._lanes
+        for index in range(_LANES):
+            queue = lanes[index]
+            if queue is None:
+                continue
+            count = 0
+            for text in queue:
+                if taken and size + len(text) > max_bytes:
+                    break
+                size += len(text)
+                count += 1
+                taken.append(text)
+            if count == len(queue):
+                lanes[index] = None
+                continue
+            lanes[index] = queue[count:]
+            break
+        self._frames -= len(taken)
+        self._queued_bytes -= size
+        return taken
+
     async def wait(self) -> None:
         """Return once something is queued or the outbox is closed.
 
