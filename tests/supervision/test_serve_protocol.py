@@ -241,3 +241,16 @@ def test_rate_limit_refuses_excess_then_closes_abuse() -> None:
                 ws.send(json.dumps({"type": "ping"}))
                 recv(ws)
         assert info.value.rcvd is not None and info.value.rcvd.code == 1008
+
+
+def test_a_durable_frame_is_acknowledged_then_retried_until_done() -> None:
+    with (
+        tether_server("--app", "tests.support.app:setup_durable", "--rate-limit", "0") as server,
+        open_client(server.url) as ws,
+    ):
+        welcomed(ws)
+        send(ws, type="order.place", order="book", id="o1")
+        ack = recv(ws)
+        assert ack["type"] == "ack" and ack["ref"] == "o1" and ack["result"]["id"]
+        done = recv_type(ws, "order.done")
+        assert done == {"type": "order.done", "order": "book", "attempt": 2}

@@ -20,7 +20,7 @@ from tether.actors.heartbeat import (
     Liveness,
 )
 from tether.actors.listener._actor import GetAddress
-from tether.actors.manager import MANAGER, GetStatistics, Kick, ManagerStatistics
+from tether.actors.manager import MANAGER, BeginDrain, GetStatistics, Kick, ManagerStatistics
 from tether.supervision import Supervisor, SupervisorStatistics
 from tether.supervision._config import ServiceConfig
 from tether.supervision._service import Service
@@ -202,3 +202,20 @@ async def test_a_critical_message_overtakes_a_backlog_of_low_ones() -> None:
             assert lows == list(range(1000))  # FIFO within a priority
             await reader.abort()
             await publisher.abort()
+
+
+async def test_once_draining_new_work_is_refused_as_unavailable_and_pings_still_answered() -> None:
+    with trio.fail_after(30):
+        async with running_service() as (tree, port):
+            client = await RawClient.connect(port)
+            await client.recv()
+            await tree.ref(MANAGER).ask(BeginDrain())
+            await client.send(type="publish", topic="t", data=1, id="late")
+            await client.send(type="subscribe", topic="t", id="sub")
+            await client.send(type="ping", id="alive")
+            frames = [await client.recv() for _ in range(3)]
+            by_ref = {f["ref"]: f for f in frames if isinstance(f, dict)}
+            assert by_ref["late"]["code"] == "unavailable"
+            assert by_ref["sub"]["code"] == "unavailable"
+            assert by_ref["alive"]["type"] == "pong"
+            await client.abort()

@@ -49,13 +49,21 @@ FrameHandler = Callable[[Inbound], None]
 
 
 @attrs.frozen
+class Durable:
+    """Frames of this route go through the queue as items of `kind`: acknowledged once
+    enqueued, then handled on a worker with retries (see `Service.durable`)."""
+
+    kind: str
+
+
+@attrs.frozen
 class Routes:
-    """Frame type → the actor that handles it (refs by name stay valid across restarts), or
-    a connection-local `FrameHandler`."""
+    """Frame type → the actor that handles it (refs by name stay valid across restarts), a
+    connection-local `FrameHandler`, or a `Durable` route through the queue."""
 
-    table: Mapping[str, ActorRef | FrameHandler] = attrs.field(factory=dict)
+    table: Mapping[str, ActorRef | FrameHandler | Durable] = attrs.field(factory=dict)
 
-    def get(self, frame_type: str) -> ActorRef | FrameHandler | None:
+    def get(self, frame_type: str) -> ActorRef | FrameHandler | Durable | None:
         return self.table.get(frame_type)
 
 

@@ -31,6 +31,7 @@ from tether.actors.manager import (
     MANAGER,
     ConnectionManager,
     DrainReport,
+    ManagerClient,
     OpenPolicy,
     PrivateUserTopics,
     TopicPolicy,
@@ -45,7 +46,7 @@ from tether.actors.queue import (
     RetryPolicy,
     queue_supervisor,
 )
-from tether.actors.routing import FrameHandler, Routes
+from tether.actors.routing import Durable, FrameHandler, Routes
 
 from ._config import ServiceConfig
 from ._dynamic import DynamicSupervisor
@@ -73,6 +74,7 @@ class Service:
         self._actor_specs: list[ChildSpec] = []
         self._routes: dict[str, str] = {}
         self._handlers: dict[str, FrameHandler] = {}
+        self._durable: dict[str, Durable] = {}
         self.tree: Supervisor | None = None
         self._manager: ConnectionManager | None = None
         self._jobs: list[tuple[str, Handler, RetryPolicy | None]] = []
@@ -88,13 +90,9 @@ class Service:
     ) -> None:
         """Frames whose `type` is in `types` go to a new child `actor` (named `name`, by
         default the first type)."""
-        types = (types,) if isinstance(types, str) else tuple(types)
-        if not types:
-            raise ValueError("route at least one frame type")
-        name = name or types[0]
-        for frame_type in types:
-            if frame_type in self._routes or frame_type in self._handlers:
-                raise ValueError(f"frame type {frame_type!r} is already routed")
+        claimed = self._claim(types)
+        name = name or claimed[0]
+        for frame_type in claimed:
             self._routes[frame_type] = name
         self._actor_specs.append(ChildSpec(name, actor, restart=restart))
 
@@ -103,9 +101,7 @@ class Service:
         the connection they arrive on: for stateless work that needs no actor of its own.
         It must not block (it is a plain function) and should not raise; if it does, the
         client gets `error` `internal` for that frame."""
-        for frame_type in (types,) if isinstance(types, str) else tuple(types):
-            if frame_type in self._routes or frame_type in self._handlers:
-                raise ValueError(f"frame type {frame_type!r} is already routed")
+        for frame_type in self._claim(types):
             self._handlers[frame_type] = handler
 
     def admission(self) -> AdmissionPolicy:
@@ -142,6 +138,14 @@ class Service:
         )
         return self._manager
 
+    @property
+    def manager(self) -> ManagerClient:
+        """The outbound API (publish, send to a connection or a user, broadcast) for code
+        that is not an actor, such as queue handlers; available once the tree is built."""
+        if self.tree is None:
+            raise RuntimeError("build the service first")
+        return ManagerClient(self.tree.ref(MANAGER), self.tree.ref(QUEUE_NAME))
+
     def drain_report(self) -> DrainReport | None:
         """How the last drain went, read from the connection manager once the tree stopped."""
         return self._manager.snapshot().drain if self._manager is not None else None
@@ -156,6 +160,27 @@ class Service:
         for kind, handler, retry in self._jobs:
             self.queue.register(kind, handler, retry)
         return self.queue
+
+    def durable(
+        self, types: str | Iterable[str], handler: Handler, retry: RetryPolicy | None = None
+    ) -> None:
+        """Frames whose `type` is in `types` go through the queue: the client gets its `ack`
+        (with the item id) once the frame is enqueued, durably with Redis, and `handler`
+        runs on a worker with retries, then dead letters. The item's payload is
+        `{"frame": the client's JSON object, "connection_id": ..., "user_id": ...}`; reply
+        with `ManagerClient.send_to_connection`. The kind is `frame:<type>`."""
+        for frame_type in self._claim(types):
+            self._durable[frame_type] = Durable(f"frame:{frame_type}")
+            self.job(f"frame:{frame_type}", handler, retry)
+
+    def _claim(self, types: str | Iterable[str]) -> tuple[str, ...]:
+        claimed = (types,) if isinstance(types, str) else tuple(types)
+        if not claimed:
+            raise ValueError("route at least one frame type")
+        for frame_type in claimed:
+            if frame_type in self._routes or frame_type in self._handlers | self._durable:
+                raise ValueError(f"frame type {frame_type!r} is already routed")
+        return claimed
 
     def job(self, kind: str, handler: Handler, retry: RetryPolicy | None = None) -> None:
         """Durable work: items of `kind` enqueued by any actor (`Enqueue(kind, payload)` to the
@@ -172,7 +197,7 @@ class Service:
             stop_batch_size=DRAIN_BATCH_SIZE,
             stop_batch_interval=DRAIN_BATCH_INTERVAL,
         )
-        table: dict[str, ActorRef | FrameHandler] = dict(self._handlers)
+        table: dict[str, ActorRef | FrameHandler | Durable] = {**self._handlers, **self._durable}
         table.update({t: actors.registry.lookup(n) for t, n in self._routes.items()})
         routes = Routes(table)
         admission = self.admission()

@@ -64,7 +64,7 @@ from ..manager._messages import (
 from ..manager._messages import Refused as RefusedHandshake
 from ..manager._policy import TopicPolicy
 from ..queue import PUBLISH_KIND, Enqueue, EnqueueAndNotify, Enqueued, RejectCode, Rejected
-from ..routing import Inbound, Routes
+from ..routing import Durable, Inbound, Routes
 from ._outbox import Outbox
 from ._peer import Peer
 from ._rate_limit import RateLimiter, RateVerdict
@@ -302,13 +302,14 @@ class ConnectionActor(Actor):
         queue.try_tell(EnqueueAndNotify(enqueue, partial(_publish_outcome, peer, frame.id)))
         self._publishes = seq
 
-    @staticmethod
-    def _route(routes: Routes, peer: Peer, frame: AppFrame) -> None:
+    def _route(self, routes: Routes, peer: Peer, frame: AppFrame) -> None:
         target = routes.get(frame.type)
         if target is None:
             peer.error(ErrorCode.UNKNOWN_TYPE, f"no handler for type {frame.type!r}", frame.id)
         elif isinstance(target, ActorRef):
             target.try_tell(Inbound(peer, frame))
+        elif isinstance(target, Durable):
+            self._enqueue_frame(target, peer, frame)
         else:
             try:
                 target(Inbound(peer, frame))
@@ -316,6 +317,18 @@ class ConnectionActor(Actor):
                 # A bug in a handler costs this frame, not the connection.
                 log.exception("frame handler failed", type=frame.type, connection_id=peer.id)
                 peer.error(ErrorCode.INTERNAL, "internal error", frame.id)
+
+    def _enqueue_frame(self, route: Durable, peer: Peer, frame: AppFrame) -> None:
+        if self.queue is None:
+            peer.error(ErrorCode.UNAVAILABLE, "durable frames need the queue", frame.id)
+            return
+        payload = {
+            "frame": frame.body,
+            "connection_id": self.connection_id,
+            "user_id": peer.user_id,
+        }
+        enqueue = Enqueue(route.kind, payload)
+        self.queue.try_tell(EnqueueAndNotify(enqueue, partial(_publish_outcome, peer, frame.id)))
 
     def _on_pong(self, rtt: float) -> None:
         if self.liveness is not None:
@@ -418,6 +431,7 @@ class ConnectionActor(Actor):
 
 
 def _publish_outcome(peer: Peer, ref: FrameId | None, outcome: Enqueued | Rejected) -> None:
+    """Answer a frame that was enqueued (a publish, or a durable frame)."""
     if isinstance(outcome, Enqueued):
         peer.ack(ref, {"id": outcome.id})
     elif outcome.code is RejectCode.FULL:
