@@ -1,7 +1,7 @@
 """A real redis-server for the tests: one per session, on a free port of 127.0.0.1.
 
 `redis_server` starts it (without persistence, in a temp dir), waits until it
-answers PING, and stops it at the end. `RedisServer.stop()` / `start()` take the
+says it is ready, and stops it at the end. `RedisServer.stop()` / `start()` take the
 same server down and up again on the same port, for outage tests. They block:
 called directly from a test under a fake clock, the outage takes no fake time.
 """
@@ -12,7 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +37,17 @@ def _ping(port: int) -> bool:
         return False
 
 
+def _follow(process: subprocess.Popen[bytes], output: list[str], ready: threading.Event) -> None:
+    assert process.stdout is not None
+    for raw in process.stdout:
+        line = raw.decode(errors="replace")
+        output.append(line)
+        if "Ready to accept connections" in line:
+            ready.set()
+    process.stdout.close()
+    ready.set()  # it exited: let the waiter find out
+
+
 class RedisServer:
     def __init__(self, executable: str, directory: Path) -> None:
         self.executable = executable
@@ -53,11 +64,9 @@ class RedisServer:
         return self._process is not None
 
     def start(self) -> None:
-        """Start on `self.port` and wait until it answers PING; raises if it does not."""
+        """Start on `self.port` and wait until it says it is ready; raises if it does not."""
         if self._process is not None:
             return
-        # Output goes to a file: a pipe nobody reads could fill and stall the server.
-        log = (self.directory / "redis.log").open("ab")
         self._process = subprocess.Popen(
             [
                 self.executable,
@@ -67,17 +76,17 @@ class RedisServer:
                 "--appendonly", "no",
                 "--dir", str(self.directory),
             ],
-            stdout=log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        log.close()
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _ping(self.port):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                output = (self.directory / "redis.log").read_text(errors="replace")
-                raise RuntimeError(f"redis-server did not start on {self.port}:\n{output}")
-            time.sleep(0.02)
+        ready = threading.Event()
+        output: list[str] = []
+        # The reader keeps draining the pipe for the server's whole life, so that it never
+        # fills and stalls the server; it reports readiness (or the server's exit) as an event.
+        threading.Thread(target=_follow, args=(self._process, output, ready), daemon=True).start()
+        if not ready.wait(STARTUP_TIMEOUT) or not _ping(self.port):
+            self.stop()
+            raise RuntimeError(f"redis-server did not start on {self.port}:\n{''.join(output)}")
 
     def stop(self, *, save: bool = False) -> None:
         """Stop it. Without `save` everything it held is gone (no persistence); with `save` it

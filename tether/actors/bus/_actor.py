@@ -63,6 +63,8 @@ class RedisBus(Actor):
     backoff_initial: float = 0.1
     backoff_cap: float = 5.0
 
+    # Tells this node's own messages apart when pub/sub echoes them back.
+    _node: str = attrs.field(factory=lambda: secrets.token_hex(6), init=False)
     _client: Any = attrs.field(default=None, init=False)
     _pubsub: Any = attrs.field(default=None, init=False)
     _epoch: str | None = attrs.field(default=None, init=False)
@@ -135,6 +137,8 @@ class RedisBus(Actor):
                     continue
                 offset, _, payload = message["data"].partition("|")
                 body = orjson.loads(payload)
+                if body.get("n") == self._node:
+                    continue  # delivered here when it was published
                 self._received += 1
                 await manager.tell(
                     RemoteDelivery(
@@ -174,8 +178,9 @@ class RedisBus(Actor):
     @handler
     async def outgoing(self, message: Outgoing) -> None:
         if self._client is not None:
+            ts = time.time()
             payload = orjson.dumps(
-                {"p": int(message.priority), "d": message.data, "t": time.time()}
+                {"p": int(message.priority), "d": message.data, "t": ts, "n": self._node}
             ).decode()
             try:
                 offset = await self._client.eval(
@@ -191,6 +196,11 @@ class RedisBus(Actor):
                 if message.publisher is not None and self._epoch is not None:
                     message_id = format_message_id(self._epoch, int(offset))
                     message.publisher.ack(message.ref, {"id": message_id})
+                # This node's subscribers get it straight away, not through pub/sub: once
+                # Redis numbered it, a connection lost in that instant cannot lose it here.
+                await self._manager.tell(
+                    RemoteDelivery(message.topic, int(offset), message.priority, message.data, ts)
+                )
                 return
         # No Redis: the manager delivers on this node alone.
         await self._manager.tell(

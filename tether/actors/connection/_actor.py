@@ -299,7 +299,7 @@ class ConnectionActor(Actor):
             "seq": seq,
         }
         enqueue = Enqueue(PUBLISH_KIND, payload, frame.priority)
-        queue.try_tell(EnqueueAndNotify(enqueue, partial(_publish_outcome, peer, frame.id)))
+        queue.try_tell(EnqueueAndNotify(enqueue, partial(_answer_enqueued, peer, frame.id)))
         self._publishes = seq
 
     def _route(self, routes: Routes, peer: Peer, frame: AppFrame) -> None:
@@ -328,7 +328,7 @@ class ConnectionActor(Actor):
             "user_id": peer.user_id,
         }
         enqueue = Enqueue(route.kind, payload)
-        self.queue.try_tell(EnqueueAndNotify(enqueue, partial(_publish_outcome, peer, frame.id)))
+        self.queue.try_tell(EnqueueAndNotify(enqueue, partial(_answer_enqueued, peer, frame.id)))
 
     def _on_pong(self, rtt: float) -> None:
         if self.liveness is not None:
@@ -430,7 +430,7 @@ class ConnectionActor(Actor):
         )
 
 
-def _publish_outcome(peer: Peer, ref: FrameId | None, outcome: Enqueued | Rejected) -> None:
+def _answer_enqueued(peer: Peer, ref: FrameId | None, outcome: Enqueued | Rejected) -> None:
     """Answer a frame that was enqueued (a publish, or a durable frame)."""
     if isinstance(outcome, Enqueued):
         peer.ack(ref, {"id": outcome.id})
